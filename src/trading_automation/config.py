@@ -1,0 +1,221 @@
+"""Validated settings read from the environment and `.env` (SPEC §6).
+
+`load_settings()` is the one way in: it either returns a complete `Settings` or raises
+`ConfigurationError` naming every bad variable at once. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trading_automation.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///trading_automation.db"
+PAPER_ALPACA_BASE_URL = "https://paper-api.alpaca.markets"
+LIVE_ALPACA_HOST = "api.alpaca.markets"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+PoolMode = Literal["direct", "session", "transaction"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+MASK = "********"
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?=@)", re.I
+)
+
+
+def mask_url(url: str) -> str:
+    """Replace the password of a URL (if any) with a mask; leave everything else readable."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, url)
+
+
+def normalize_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL for a supported backend, choosing the psycopg 3 driver.
+
+    Accepts `postgres://`, `postgresql://`, `postgresql+psycopg://` and `sqlite:///...`.
+    """
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        raise ValueError("not a URL; expected e.g. postgresql://user@host/db or sqlite:///file.db")
+    scheme = scheme.lower()
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
+        if not rest.strip("/"):
+            raise ValueError("a PostgreSQL URL needs a host or database name")
+        return f"postgresql+psycopg://{rest}"
+    if scheme in {"sqlite", "sqlite+pysqlite"}:
+        return f"sqlite://{rest}"
+    raise ValueError(
+        f"unsupported scheme {scheme!r}; use postgresql:// (psycopg 3) or sqlite:///path"
+    )
+
+
+def is_paper_alpaca_url(url: str) -> bool:
+    """True for Alpaca's paper endpoint and for local (sandbox) servers."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == urlsplit(PAPER_ALPACA_BASE_URL).hostname or host in LOOPBACK_HOSTS
+
+
+class Settings(BaseSettings):
+    """Every setting the system reads. Field names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    # Database
+    database_url: str = DEFAULT_DATABASE_URL
+    direct_database_url: str | None = None
+    database_pool_mode: PoolMode = "direct"
+    db_pool_size: int = Field(default=5, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
+    db_pool_timeout_s: float = Field(default=30.0, gt=0)
+    db_connect_timeout_s: int = Field(default=10, ge=1)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    db_log_queries: bool = False
+
+    # Broker (PAPER_TRADING comes first: the base URL is checked against it)
+    paper_trading: bool = True
+    alpaca_key_id: SecretStr | None = None
+    alpaca_secret_key: SecretStr | None = None
+    alpaca_base_url: str = PAPER_ALPACA_BASE_URL
+    alpaca_data_base_url: str = "https://data.alpaca.markets"
+
+    # Disclosures
+    quiver_api_key: SecretStr | None = None
+    quiver_base_url: str = "https://api.quiverquant.com/beta"
+
+    # Trading
+    trading_enabled: bool = True
+    trade_notional_usd: Decimal = Field(
+        default=Decimal("1000"), gt=0, max_digits=18, decimal_places=2
+    )
+    daily_max_filings: int | None = Field(default=None, ge=0)
+    per_ticker_daily_max: int | None = Field(default=None, ge=0)
+
+    log_level: LogLevel = "INFO"
+
+    @field_validator("database_url", "direct_database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_database_url(value)
+
+    @field_validator("alpaca_base_url", "alpaca_data_base_url", "quiver_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("expected an http(s) URL such as https://host/path")
+        if parts.username or parts.password:
+            raise ValueError("credentials do not belong in the URL; use the key variables")
+        return value.strip().rstrip("/")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("alpaca_base_url")
+    @classmethod
+    def _paper_only(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("paper_trading", True) and not is_paper_alpaca_url(value):
+            raise ValueError(
+                f"not the paper endpoint ({PAPER_ALPACA_BASE_URL}) while PAPER_TRADING is true; "
+                "set PAPER_TRADING=false to trade a live account"
+            )
+        return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # repr() and str() must be as safe to log as `config show`.
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                yield name, mask_url(value)
+            else:
+                yield name, value
+
+    @property
+    def migration_database_url(self) -> str:
+        """The URL migrations connect with: DIRECT_DATABASE_URL when set, else DATABASE_URL."""
+        return self.direct_database_url or self.database_url
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds, for redaction of logs and messages."""
+        values = [
+            secret.get_secret_value()
+            for secret in (self.alpaca_key_id, self.alpaca_secret_key, self.quiver_api_key)
+            if secret is not None and secret.get_secret_value()
+        ]
+        for url in (self.database_url, self.direct_database_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                values.append(password)
+        return values
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as the environment variable name and a printable, secret-free value."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = MASK if value.get_secret_value() else "(empty)"
+            elif value is None:
+                text = "(not set)"
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            elif name in {"database_url", "direct_database_url"}:
+                text = mask_url(str(value))
+            else:
+                text = str(value)
+            shown[name.upper()] = text
+        return shown
+
+
+_SECRET_FIELDS = frozenset({"alpaca_key_id", "alpaca_secret_key", "quiver_api_key"})
+_URL_FIELDS = frozenset({"database_url", "direct_database_url"})
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error.get("loc", ())]
+    field = location[0] if location else ""
+    variable = field.upper() if field else "configuration"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if (
+        field
+        and field not in _SECRET_FIELDS
+        and "input" in error
+        and error.get("type") != "missing"
+    ):
+        shown = error["input"]
+        if isinstance(shown, str):
+            shown = mask_url(shown) if field in _URL_FIELDS else shown
+            return f"{variable}: {message} (got {shown!r})"
+    return f"{variable}: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and `.env`; raise `ConfigurationError` on any problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [_describe(dict(error)) for error in exc.errors(include_url=False)]
+        raise ConfigurationError(problems) from None

@@ -1,0 +1,134 @@
+"""Units of work: one transaction each, committed on success and rolled back on any exception.
+
+    database = Database.from_settings(settings)
+    with database.transaction() as uow:      # BEGIN
+        ...                                  # repositories share uow.session
+        with uow.savepoint():                # SAVEPOINT: undo just this part on error
+            ...
+    # COMMIT here, or ROLLBACK if the block raised
+
+`Database.run(work)` runs `work(uow)` in a fresh transaction and runs it again when the database
+reports a lost race (serialization failure, deadlock, SQLite busy), with bounded attempts and
+jittered exponential backoff. The work must therefore be safe to repeat from the start.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from trading_automation.db.engine import create_database_engine, readonly_engine
+from trading_automation.db.errors import RetryableDatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from trading_automation.config import Settings
+
+T = TypeVar("T")
+IsolationLevel = Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
+
+_log = structlog.get_logger(__name__)
+
+
+class UnitOfWork:
+    """One open transaction; repositories handed this object work inside it and never commit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @contextmanager
+    def savepoint(self) -> Iterator[UnitOfWork]:
+        """Run a block in a SAVEPOINT: an exception undoes the block only, then propagates."""
+        with self.session.begin_nested():
+            yield self
+
+    def flush(self) -> None:
+        """Send pending changes now, so constraint violations surface at this point."""
+        self.session.flush()
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """Open a transaction on `session`, or a savepoint if one is already open."""
+    if session.in_transaction():
+        with session.begin_nested():
+            yield session
+    else:
+        with session.begin():
+            yield session
+
+
+class Database:
+    """An engine and its session factories; built once per process by the command that needs it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(bind=engine, expire_on_commit=False, autobegin=False)
+        self._readonly_sessions = sessionmaker(
+            bind=readonly_engine(engine), expire_on_commit=False, autobegin=False
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, url: str | None = None) -> Database:
+        """Build the database for DATABASE_URL (or `url`) with the configured pooling."""
+        return cls(create_database_engine(settings, url=url))
+
+    @property
+    def dialect_name(self) -> str:
+        """`postgresql` or `sqlite`."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(
+        self, *, readonly: bool = False, isolation_level: IsolationLevel | None = None
+    ) -> Iterator[UnitOfWork]:
+        """Run a block as one transaction: commit when it returns, roll back when it raises."""
+        factory = self._readonly_sessions if readonly else self._sessions
+        with factory() as session, session.begin():
+            # SQLite transactions are always serializable; asking its driver for a level would
+            # undo the engine's own BEGIN handling, so the level applies to PostgreSQL only.
+            if isolation_level is not None and self.dialect_name == "postgresql":
+                session.connection(execution_options={"isolation_level": isolation_level})
+            yield UnitOfWork(session)
+
+    def run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        readonly: bool = False,
+        isolation_level: IsolationLevel | None = None,
+        attempts: int = 5,
+        base_delay_s: float = 0.05,
+        max_delay_s: float = 2.0,
+    ) -> T:
+        """Run `work` in a transaction, retrying it on serialization failures and lock timeouts."""
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction(readonly=readonly, isolation_level=isolation_level) as uow:
+                    return work(uow)
+            except RetryableDatabaseError as error:
+                if attempt == attempts:
+                    raise
+                ceiling = min(max_delay_s, base_delay_s * 2 ** (attempt - 1))
+                delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+                _log.info(
+                    "transaction_retry",
+                    attempt=attempt,
+                    error=type(error).__name__,
+                    delay_s=round(delay, 3),
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

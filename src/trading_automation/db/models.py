@@ -1,0 +1,281 @@
+"""The four tables of SPEC §2 as typed SQLAlchemy 2 models.
+
+Table, column and constraint names are the contract with migrations and with operators reading the
+database; every constraint is named (see `NAMING_CONVENTION`) so errors can report it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum as PyEnum
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from trading_automation.db.types import ExactDecimal, JSONDocument, UTCDateTime
+from trading_automation.domain.decimals import fit_decimal
+from trading_automation.domain.enums import (
+    OPEN_TRADE_STATUSES,
+    FeedTransaction,
+    JobStatus,
+    JobType,
+    OrderSide,
+    OrderType,
+    Party,
+    TimeInForce,
+    TradeStatus,
+)
+from trading_automation.domain.timestamps import require_aware_utc, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Column sizes. Precision stays within 18 digits so SQLite can hold every value exactly.
+NOTIONAL = ExactDecimal(18, 2)
+QUANTITY = ExactDecimal(18, 9)
+PRICE = ExactDecimal(18, 9)
+CLIENT_ORDER_ID_MAX_LENGTH = 128
+
+
+def _enum(enum_class: type[PyEnum], name: str) -> Enum:
+    """A real ENUM type on PostgreSQL, a VARCHAR with a named CHECK on SQLite."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=True,
+        create_constraint=True,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing one metadata with explicit constraint names."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CongressTradeFeed(Base):
+    """One raw disclosure record received from Quiver, normalised alongside its raw JSON."""
+
+    __tablename__ = "congress_trade_feed"
+    __table_args__ = (
+        UniqueConstraint("row_hash"),
+        CheckConstraint(
+            "problems IS NOT NULL OR (source_hash IS NOT NULL AND ticker IS NOT NULL "
+            "AND member_name IS NOT NULL AND filing_date IS NOT NULL)",
+            name="well_formed_has_keys",
+        ),
+        Index("ix_congress_trade_feed_source_hash", "source_hash"),
+        Index("ix_congress_trade_feed_filing_date_ingested_at", "filing_date", "ingested_at"),
+        Index("ix_congress_trade_feed_ticker_filing_date", "ticker", "filing_date"),
+        Index("ix_congress_trade_feed_member_name_filing_date", "member_name", "filing_date"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    row_hash: Mapped[str] = mapped_column(Text)
+    source_hash: Mapped[str | None] = mapped_column(Text)
+    ticker: Mapped[str | None] = mapped_column(Text)
+    member_name: Mapped[str | None] = mapped_column(Text)
+    transaction: Mapped[FeedTransaction] = mapped_column(_enum(FeedTransaction, "feed_transaction"))
+    trade_date: Mapped[date | None] = mapped_column(Date)
+    filing_date: Mapped[date | None] = mapped_column(Date)
+    party: Mapped[Party | None] = mapped_column(_enum(Party, "party"))
+    raw_json: Mapped[Any] = mapped_column(JSONDocument)
+    problems: Mapped[list[str] | None] = mapped_column(JSONDocument)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    trades: Mapped[list[Trade]] = relationship(back_populates="feed_record", passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"CongressTradeFeed(id={self.id}, ticker={self.ticker!r}, "
+            f"member_name={self.member_name!r}, filing_date={self.filing_date})"
+        )
+
+
+_OPEN_STATUSES_SQL = ", ".join(f"'{status.value}'" for status in sorted(OPEN_TRADE_STATUSES))
+
+
+class Trade(Base):
+    """One filing the system attempted to execute, and the broker's account of the order."""
+
+    __tablename__ = "trade"
+    __table_args__ = (
+        UniqueConstraint("source_hash"),
+        UniqueConstraint("client_order_id"),
+        UniqueConstraint("alpaca_order_id"),
+        CheckConstraint("notional_submitted > 0", name="notional_submitted_positive"),
+        CheckConstraint("qty_submitted > 0", name="qty_submitted_positive"),
+        CheckConstraint("filled_qty >= 0", name="filled_qty_not_negative"),
+        CheckConstraint("filled_avg_price >= 0", name="filled_avg_price_not_negative"),
+        CheckConstraint(
+            f"length(client_order_id) BETWEEN 1 AND {CLIENT_ORDER_ID_MAX_LENGTH}",
+            name="client_order_id_length",
+        ),
+        # Newest-first listing with keyset pagination, optionally by symbol or status, and the
+        # per-symbol daily counts of the guardrails.
+        Index("ix_trade_created_at_id", "created_at", "id"),
+        Index("ix_trade_symbol_created_at_id", "symbol", "created_at", "id"),
+        Index("ix_trade_status_created_at_id", "status", "created_at", "id"),
+        # The reconcile loop's "open trades, oldest first": small because most trades are terminal.
+        Index(
+            "ix_trade_open_created_at",
+            "created_at",
+            postgresql_where=text(f"status IN ({_OPEN_STATUSES_SQL})"),
+            sqlite_where=text(f"status IN ({_OPEN_STATUSES_SQL})"),
+        ),
+        Index("ix_trade_congress_trade_feed_id", "congress_trade_feed_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    source_hash: Mapped[str] = mapped_column(Text)
+    client_order_id: Mapped[str] = mapped_column(Text)
+    alpaca_order_id: Mapped[str | None] = mapped_column(Text)
+    congress_trade_feed_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("congress_trade_feed.id", ondelete="SET NULL")
+    )
+    symbol: Mapped[str] = mapped_column(Text)
+    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide, "order_side"), default=OrderSide.BUY)
+    order_type: Mapped[OrderType] = mapped_column(
+        _enum(OrderType, "order_type"), default=OrderType.MARKET
+    )
+    time_in_force: Mapped[TimeInForce] = mapped_column(
+        _enum(TimeInForce, "time_in_force"), default=TimeInForce.DAY
+    )
+    notional_submitted: Mapped[Decimal | None] = mapped_column(NOTIONAL)
+    qty_submitted: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    filled_qty: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    filled_avg_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    status: Mapped[TradeStatus] = mapped_column(
+        _enum(TradeStatus, "trade_status"), default=TradeStatus.NEW
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw_order_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    feed_record: Mapped[CongressTradeFeed | None] = relationship(back_populates="trades")
+
+    def __repr__(self) -> str:
+        return (
+            f"Trade(id={self.id}, symbol={self.symbol!r}, status={self.status}, "
+            f"client_order_id={self.client_order_id!r})"
+        )
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one trading day; the row is the lock that makes it unique."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        UniqueConstraint("type", "trading_date_et"),
+        CheckConstraint("attempt >= 1", name="attempt_positive"),
+        Index("ix_job_run_trading_date_et", "trading_date_et"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    type: Mapped[JobType] = mapped_column(_enum(JobType, "job_type"))
+    trading_date_et: Mapped[date] = mapped_column(Date)
+    status: Mapped[JobStatus] = mapped_column(
+        _enum(JobStatus, "job_status"), default=JobStatus.PENDING
+    )
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    owner: Mapped[str | None] = mapped_column(Text)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return (
+            f"JobRun(type={self.type}, trading_date_et={self.trading_date_et}, "
+            f"status={self.status}, attempt={self.attempt})"
+        )
+
+
+class IngestCheckpoint(Base):
+    """High-water mark of the filings processed for one trading day."""
+
+    __tablename__ = "ingest_checkpoint"
+
+    trading_date_et: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_filed_ts_processed_et: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return (
+            f"IngestCheckpoint(trading_date_et={self.trading_date_et}, "
+            f"last_filed_ts_processed_et={self.last_filed_ts_processed_et})"
+        )
+
+
+def _decimal_validator(field: str, column_type: ExactDecimal) -> Any:
+    def validate(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+        if value is None:
+            return None
+        return fit_decimal(
+            value, field=field, precision=column_type.precision, scale=column_type.scale
+        )
+
+    return validate
+
+
+def _datetime_validator(field: str) -> Any:
+    def validate(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+        return None if value is None else require_aware_utc(value, field=field)
+
+    return validate
+
+
+def _install_validators() -> None:
+    """Check decimals and datetimes when they are assigned, naming the column at fault.
+
+    The column types check again when binding, which also covers Core statements; this layer
+    makes the ORM report `trade.filled_qty` instead of a bare value, at the line that set it.
+    """
+    models: tuple[type[Base], ...] = (CongressTradeFeed, Trade, JobRun, IngestCheckpoint)
+    for model in models:
+        for attribute in inspect(model).column_attrs:
+            column = attribute.columns[0]
+            assert isinstance(column, Column)
+            field = f"{model.__tablename__}.{column.name}"
+            if isinstance(column.type, ExactDecimal):
+                validator = _decimal_validator(field, column.type)
+            elif isinstance(column.type, UTCDateTime):
+                validator = _datetime_validator(field)
+            else:
+                continue
+            event.listen(getattr(model, attribute.key), "set", validator, retval=True)
+
+
+_install_validators()

@@ -1,0 +1,188 @@
+"""The `trading-automation` command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import make_settings
+
+SECRETS = {
+    "ALPACA_KEY_ID": "AKID-cli-0001",
+    "ALPACA_SECRET_KEY": "alpaca-cli-secret-0002",
+    "QUIVER_API_KEY": "quiver-cli-secret-0003",
+}
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_", "DB_", "ALPACA_", "QUIVER_", "TRADE", "PAPER_"))
+    }
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "trading_automation", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+
+    assert result.returncode == 0
+    for command in ("config", "db", "demo"):
+        assert command in result.stdout
+
+
+def test_invalid_configuration_exits_2_naming_every_bad_variable_without_traceback(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(
+        "config",
+        "show",
+        env={
+            "DB_POOL_SIZE": "zero",
+            "DATABASE_POOL_MODE": "sideways",
+            "ALPACA_BASE_URL": "https://api.alpaca.markets",
+            "DATABASE_URL": "oracle://scott:tiger-pass@db/x",
+            **SECRETS,
+        },
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "invalid configuration (4 problems)" in result.stderr
+    for variable in ("DB_POOL_SIZE", "DATABASE_POOL_MODE", "ALPACA_BASE_URL", "DATABASE_URL"):
+        assert variable in result.stderr
+    for secret in [*SECRETS.values(), "tiger-pass"]:
+        assert secret not in result.stderr + result.stdout
+
+
+def test_config_show_prints_every_setting_with_secrets_masked(tmp_path: Path) -> None:
+    result = run_cli(
+        "config",
+        "show",
+        env={"DATABASE_URL": "postgres://app:db-cli-pass@db:5432/app", **SECRETS},
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0
+    assert "DATABASE_URL             postgresql+psycopg://app:********@db:5432/app" in result.stdout
+    assert "ALPACA_SECRET_KEY        ********" in result.stdout
+    for secret in [*SECRETS.values(), "db-cli-pass"]:
+        assert secret not in result.stdout + result.stderr
+
+
+def test_config_show_reads_the_env_file_option(tmp_path: Path) -> None:
+    (tmp_path / "custom.env").write_text("TRADE_NOTIONAL_USD=42.50\n")
+
+    result = run_cli("--env-file", "custom.env", "config", "show", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert "TRADE_NOTIONAL_USD       42.50" in result.stdout
+
+
+@pytest.fixture
+def empty_url(backend: str, make_empty_url: Callable[[str], str]) -> str:
+    return make_empty_url(backend)
+
+
+def test_db_commands_migrate_report_and_check(empty_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": empty_url}
+
+    before = run_cli("db", "current", env=env, cwd=tmp_path)
+    behind = run_cli("db", "check", env=env, cwd=tmp_path)
+    upgraded = run_cli("db", "upgrade", env=env, cwd=tmp_path)
+    current = run_cli("db", "current", env=env, cwd=tmp_path)
+    history = run_cli("db", "history", env=env, cwd=tmp_path)
+    check = run_cli("db", "check", env=env, cwd=tmp_path)
+    status = run_cli("db", "status", env=env, cwd=tmp_path)
+    downgraded = run_cli("db", "downgrade", "base", env=env, cwd=tmp_path)
+
+    assert before.stdout.strip() == "base (empty schema)"
+    assert behind.returncode == 1
+    assert "run `trading-automation db upgrade` first" in behind.stderr
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "is at 0001 (head)" in upgraded.stdout
+    assert current.stdout.strip() == "0001 (head)"
+    assert "<base> -> 0001 (head)" in history.stdout
+    assert check.returncode == 0, check.stderr
+    assert "no differences" in check.stdout
+    assert "revision  0001 (head 0001, up to date)" in status.stdout
+    assert "trade" in status.stdout
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert "is at base" in downgraded.stdout
+
+
+def test_db_check_exits_1_and_shows_the_difference(empty_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": empty_url}
+    run_cli("db", "upgrade", env=env, cwd=tmp_path)
+    engine = create_engine(make_settings(empty_url).database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_trade_status_created_at_id"))
+    engine.dispose()
+
+    result = run_cli("db", "check", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "models and migrations disagree" in result.stderr
+    assert "ix_trade_status_created_at_id" in result.stderr
+
+
+def test_db_revision_autogenerates_nothing_when_models_match(
+    empty_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": empty_url}
+    run_cli("db", "upgrade", env=env, cwd=tmp_path)
+
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+
+    result = run_cli(
+        "db", "revision", "-m", "probe", "--version-path", str(drafts), env=env, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    [written] = list(drafts.glob("*.py"))
+    body = written.read_text()
+    assert str(written) in result.stdout
+    assert "op." not in body
+    assert "down_revision: str | None = '0001'" in body
+
+
+def test_unreachable_database_is_one_clear_line_with_the_password_masked(tmp_path: Path) -> None:
+    result = run_cli(
+        "db",
+        "upgrade",
+        env={"DATABASE_URL": "postgresql://app:cli-secret-pw@127.0.0.1:1/x"},
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "error: database unavailable" in result.stderr
+    assert "cli-secret-pw" not in result.stderr
+
+
+def test_demo_migrates_the_embedded_database_and_prints_its_state(tmp_path: Path) -> None:
+    result = run_cli("demo", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "revision  0001 (head 0001, up to date)" in result.stdout
+    assert (tmp_path / "demo-data" / "trading_automation.db").exists()
+    assert f"database file: {tmp_path / 'demo-data' / 'trading_automation.db'}" in result.stdout
