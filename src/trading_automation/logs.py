@@ -91,5 +91,13 @@ def configure_logging(
     root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
-    # Alembic announces each migration step at INFO; keep that visible at the default level.
+    # Alembic announces each migration step at INFO; keep that visible at the default level,
+    # without the two lines of set-up chatter it prints on every run.
     logging.getLogger("alembic").setLevel(root.level)
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    migration_log.filters = [_AlembicChatter()]
+
+
+class _AlembicChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
