@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 import structlog
@@ -25,6 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trading_automation.db.engine import create_database_engine, readonly_engine
 from trading_automation.db.errors import RetryableDatabaseError
+from trading_automation.db.repositories import (
+    CongressFeedRepository,
+    IngestCheckpointRepository,
+    JobRunRepository,
+    TradeRepository,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -38,10 +45,30 @@ _log = structlog.get_logger(__name__)
 
 
 class UnitOfWork:
-    """One open transaction; repositories handed this object work inside it and never commit."""
+    """One open transaction and the repositories working inside it (none of them commits)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    @cached_property
+    def feed(self) -> CongressFeedRepository:
+        """Raw Quiver records."""
+        return CongressFeedRepository(self.session)
+
+    @cached_property
+    def trades(self) -> TradeRepository:
+        """Trades and their broker orders."""
+        return TradeRepository(self.session)
+
+    @cached_property
+    def job_runs(self) -> JobRunRepository:
+        """Once-per-day job runs."""
+        return JobRunRepository(self.session)
+
+    @cached_property
+    def checkpoints(self) -> IngestCheckpointRepository:
+        """Per-day ingest high-water marks."""
+        return IngestCheckpointRepository(self.session)
 
     @contextmanager
     def savepoint(self) -> Iterator[UnitOfWork]:

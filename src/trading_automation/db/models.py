@@ -90,7 +90,7 @@ class CongressTradeFeed(Base):
             name="well_formed_has_keys",
         ),
         Index("ix_congress_trade_feed_source_hash", "source_hash"),
-        Index("ix_congress_trade_feed_filing_date_ingested_at", "filing_date", "ingested_at"),
+        Index("ix_congress_trade_feed_filing_date_id", "filing_date", "id"),
         Index("ix_congress_trade_feed_ticker_filing_date", "ticker", "filing_date"),
         Index("ix_congress_trade_feed_member_name_filing_date", "member_name", "filing_date"),
     )

@@ -83,9 +83,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_congress_trade_feed_source_hash", "congress_trade_feed", ["source_hash"])
     op.create_index(
-        "ix_congress_trade_feed_filing_date_ingested_at",
-        "congress_trade_feed",
-        ["filing_date", "ingested_at"],
+        "ix_congress_trade_feed_filing_date_id", "congress_trade_feed", ["filing_date", "id"]
     )
     op.create_index(
         "ix_congress_trade_feed_ticker_filing_date",

@@ -1,0 +1,107 @@
+"""The data layer: models, units of work, repositories and domain errors.
+
+    from trading_automation.db import Database
+
+    with Database.from_settings(settings).transaction() as uow:
+        result = uow.trades.record_intent(source_hash=..., symbol="AAPL")
+
+Importing this package loads SQLAlchemy; commands import it only when they need the database.
+"""
+
+from trading_automation.db.database import Database, UnitOfWork, transaction
+from trading_automation.db.errors import (
+    CheckConstraintViolationError,
+    DatabaseError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    DeadlockDetectedError,
+    ForeignKeyViolationError,
+    IntegrityViolationError,
+    NotNullViolationError,
+    QueryTimeoutError,
+    ReadOnlyTransactionError,
+    RetryableDatabaseError,
+    SchemaNotReadyError,
+    SerializationFailureError,
+    UniqueConstraintViolationError,
+)
+from trading_automation.db.models import Base, CongressTradeFeed, IngestCheckpoint, JobRun, Trade
+from trading_automation.db.repositories import (
+    ApplyResult,
+    ClaimOutcome,
+    ClaimResult,
+    CongressFeedRepository,
+    Cursor,
+    FeedEntry,
+    IngestCheckpointRepository,
+    IntentResult,
+    InvalidCursorError,
+    JobRunRepository,
+    Page,
+    StoreResult,
+    TradeCount,
+    TradeRepository,
+    TradeTotals,
+)
+from trading_automation.domain.enums import (
+    FeedTransaction,
+    JobStatus,
+    JobType,
+    OrderSide,
+    OrderType,
+    Party,
+    TimeInForce,
+    TradeStatus,
+)
+from trading_automation.domain.timestamps import NaiveDatetimeError
+from trading_automation.errors import InvalidValueError
+
+__all__ = [
+    "ApplyResult",
+    "Base",
+    "CheckConstraintViolationError",
+    "ClaimOutcome",
+    "ClaimResult",
+    "CongressFeedRepository",
+    "CongressTradeFeed",
+    "Cursor",
+    "Database",
+    "DatabaseError",
+    "DatabaseLockedError",
+    "DatabaseUnavailableError",
+    "DeadlockDetectedError",
+    "FeedEntry",
+    "FeedTransaction",
+    "ForeignKeyViolationError",
+    "IngestCheckpoint",
+    "IngestCheckpointRepository",
+    "IntegrityViolationError",
+    "IntentResult",
+    "InvalidCursorError",
+    "InvalidValueError",
+    "JobRun",
+    "JobRunRepository",
+    "JobStatus",
+    "JobType",
+    "NaiveDatetimeError",
+    "NotNullViolationError",
+    "OrderSide",
+    "OrderType",
+    "Page",
+    "Party",
+    "QueryTimeoutError",
+    "ReadOnlyTransactionError",
+    "RetryableDatabaseError",
+    "SchemaNotReadyError",
+    "SerializationFailureError",
+    "StoreResult",
+    "TimeInForce",
+    "Trade",
+    "TradeCount",
+    "TradeRepository",
+    "TradeStatus",
+    "TradeTotals",
+    "UniqueConstraintViolationError",
+    "UnitOfWork",
+    "transaction",
+]

@@ -1,0 +1,35 @@
+"""Repositories: each takes the caller's session (or unit of work) and never commits."""
+
+from trading_automation.db.repositories.checkpoints import IngestCheckpointRepository
+from trading_automation.db.repositories.feed import CongressFeedRepository, FeedEntry, StoreResult
+from trading_automation.db.repositories.job_runs import (
+    ClaimOutcome,
+    ClaimResult,
+    JobRunRepository,
+)
+from trading_automation.db.repositories.pagination import Cursor, InvalidCursorError, Page
+from trading_automation.db.repositories.trades import (
+    ApplyResult,
+    IntentResult,
+    TradeCount,
+    TradeRepository,
+    TradeTotals,
+)
+
+__all__ = [
+    "ApplyResult",
+    "ClaimOutcome",
+    "ClaimResult",
+    "CongressFeedRepository",
+    "Cursor",
+    "FeedEntry",
+    "IngestCheckpointRepository",
+    "IntentResult",
+    "InvalidCursorError",
+    "JobRunRepository",
+    "Page",
+    "StoreResult",
+    "TradeCount",
+    "TradeRepository",
+    "TradeTotals",
+]

@@ -1,0 +1,252 @@
+"""The congress trade feed: every raw Quiver record received, stored once, never dropped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trading_automation.db.models import CongressTradeFeed, Trade
+from trading_automation.db.repositories.pagination import (
+    Cursor,
+    Page,
+    check_page_size,
+)
+from trading_automation.domain.enums import FeedTransaction
+from trading_automation.domain.filings import NormalizedFiling, normalize_record
+from trading_automation.domain.timestamps import require_aware_utc, utcnow
+from trading_automation.errors import InvalidValueError
+
+# Rows per INSERT statement: well inside PostgreSQL's 65,535 bind parameters and SQLite's 32,766.
+INSERT_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What storing a batch did: counts over the records received."""
+
+    received: int
+    new: int
+    duplicates: int
+    malformed: int
+    non_buy: int
+    new_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """A stored record and whether its filing has a trade."""
+
+    record: CongressTradeFeed
+    traded: bool
+
+
+class CongressFeedRepository:
+    """Store and read raw Quiver records; works inside the caller's transaction, never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def store(self, records: Iterable[Any], *, ingested_at: datetime | None = None) -> StoreResult:
+        """Store raw records, skipping those already stored (same `row_hash`) in the database.
+
+        Malformed records are stored too, with their problems listed. One INSERT … ON CONFLICT DO
+        NOTHING per page of up to 1,000 rows; duplicates are decided by the unique index, so two
+        writers storing the same records at once cannot both insert them.
+        """
+        when = require_aware_utc(ingested_at, field="ingested_at") if ingested_at else utcnow()
+        filings = [normalize_record(raw) for raw in records]
+        rows = [self._row(filing, when) for filing in filings]
+        new_ids: list[uuid.UUID] = []
+        for start in range(0, len(rows), INSERT_PAGE_SIZE):
+            new_ids.extend(self._insert_page(rows[start : start + INSERT_PAGE_SIZE]))
+        return StoreResult(
+            received=len(filings),
+            new=len(new_ids),
+            duplicates=len(filings) - len(new_ids),
+            malformed=sum(1 for filing in filings if filing.malformed),
+            non_buy=sum(
+                1
+                for filing in filings
+                if not filing.malformed and filing.transaction is not FeedTransaction.BUY
+            ),
+            new_ids=tuple(new_ids),
+        )
+
+    @staticmethod
+    def _row(filing: NormalizedFiling, when: datetime) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "row_hash": filing.row_hash,
+            "source_hash": filing.source_hash,
+            "ticker": filing.ticker,
+            "member_name": filing.member_name,
+            "transaction": filing.transaction,
+            "trade_date": filing.trade_date,
+            "filing_date": filing.filing_date,
+            "party": filing.party,
+            "raw_json": filing.raw,
+            "problems": list(filing.problems) or None,
+            "ingested_at": when,
+        }
+
+    def _insert_page(self, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+        if not rows:
+            return []
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(CongressTradeFeed)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["row_hash"])
+            .returning(CongressTradeFeed.id)
+        )
+        return list(self.session.execute(statement).scalars())
+
+    def get(self, record_id: uuid.UUID) -> CongressTradeFeed | None:
+        """The record with this id, or None."""
+        return self.session.get(CongressTradeFeed, record_id)
+
+    def ids_by_source_hash(self, source_hashes: Iterable[str]) -> dict[str, uuid.UUID]:
+        """For each filing key, the first stored record carrying it (one query)."""
+        wanted = sorted(set(source_hashes))
+        if not wanted:
+            return {}
+        rows = self.session.execute(
+            select(CongressTradeFeed.source_hash, CongressTradeFeed.id)
+            .where(CongressTradeFeed.source_hash.in_(wanted))
+            .order_by(CongressTradeFeed.ingested_at, CongressTradeFeed.id)
+        ).all()
+        found: dict[str, uuid.UUID] = {}
+        for key, record_id in rows:
+            found.setdefault(str(key), record_id)
+        return found
+
+    def latest_filing_date(self) -> date | None:
+        """The newest filing date among stored records."""
+        return self.session.scalar(select(func.max(CongressTradeFeed.filing_date)))
+
+    def page(
+        self,
+        *,
+        ticker: str | None = None,
+        member: str | None = None,
+        filed_from: date | None = None,
+        filed_to: date | None = None,
+        malformed: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[FeedEntry]:
+        """Stored records, newest filing date first (undated malformed records last).
+
+        `member` matches part of the name, case-insensitively; `ticker` matches exactly after
+        upper-casing. Keyset-paginated: pass a returned cursor to get the next or previous page.
+        """
+        check_page_size(limit)
+        if filed_from and filed_to and filed_from > filed_to:
+            raise InvalidValueError("filed_from", "must not be after filed_to")
+        position = Cursor.decode(cursor) if cursor else None
+        query = self._filtered(ticker, member, filed_from, filed_to, malformed)
+        backwards = position is not None and position.direction == "prev"
+        if position is not None:
+            query = query.where(_after(position) if not backwards else _before(position))
+        key, ident = CongressTradeFeed.filing_date, CongressTradeFeed.id
+        order = (
+            (key.asc().nulls_first(), ident.asc())
+            if backwards
+            else (key.desc().nulls_last(), ident.desc())
+        )
+        traded = (
+            exists()
+            .where(Trade.source_hash == CongressTradeFeed.source_hash)
+            .correlate(CongressTradeFeed)
+        )
+        rows = list(
+            self.session.execute(
+                query.add_columns(traded.label("traded")).order_by(*order).limit(limit + 1)
+            ).all()
+        )
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        entries = [FeedEntry(record=row[0], traded=bool(row[1])) for row in rows]
+        first, last = (entries[0].record, entries[-1].record) if entries else (None, None)
+        more_after = has_more if not backwards else position is not None
+        more_before = (position is not None) if not backwards else has_more
+        return Page(
+            items=entries,
+            next_cursor=(
+                Cursor(last.filing_date, last.id, "next").encode() if last and more_after else None
+            ),
+            prev_cursor=(
+                Cursor(first.filing_date, first.id, "prev").encode()
+                if first and more_before
+                else None
+            ),
+        )
+
+    @staticmethod
+    def _filtered(
+        ticker: str | None,
+        member: str | None,
+        filed_from: date | None,
+        filed_to: date | None,
+        malformed: bool | None,
+    ) -> Select[CongressTradeFeed]:
+        query = select(CongressTradeFeed)
+        if ticker:
+            query = query.where(CongressTradeFeed.ticker == ticker.strip().upper())
+        if member and member.strip():
+            pattern = "%" + member.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+            query = query.where(func.lower(CongressTradeFeed.member_name).like(pattern, "\\"))
+        if filed_from:
+            query = query.where(CongressTradeFeed.filing_date >= filed_from)
+        if filed_to:
+            query = query.where(CongressTradeFeed.filing_date <= filed_to)
+        if malformed is True:
+            query = query.where(CongressTradeFeed.problems.is_not(None))
+        elif malformed is False:
+            query = query.where(CongressTradeFeed.problems.is_(None))
+        return query
+
+    def records_for(self, source_hashes: Sequence[str]) -> list[CongressTradeFeed]:
+        """Stored well-formed records carrying these filing keys, oldest first."""
+        if not source_hashes:
+            return []
+        return list(
+            self.session.scalars(
+                select(CongressTradeFeed)
+                .where(CongressTradeFeed.source_hash.in_(set(source_hashes)))
+                .order_by(CongressTradeFeed.ingested_at, CongressTradeFeed.id)
+            )
+        )
+
+
+def _after(position: Cursor) -> Any:
+    """Rows that come after `position` in newest-first order (NULL dates last)."""
+    key, ident = CongressTradeFeed.filing_date, CongressTradeFeed.id
+    if position.key is None:
+        return and_(key.is_(None), ident < position.id)
+    return or_(
+        key < position.key,
+        and_(key == position.key, ident < position.id),
+        key.is_(None),
+    )
+
+
+def _before(position: Cursor) -> Any:
+    """Rows that come before `position` in newest-first order."""
+    key, ident = CongressTradeFeed.filing_date, CongressTradeFeed.id
+    if position.key is None:
+        return or_(key.is_not(None), ident > position.id)
+    return and_(
+        key.is_not(None),
+        or_(key > position.key, and_(key == position.key, ident > position.id)),
+    )

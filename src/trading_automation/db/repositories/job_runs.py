@@ -1,0 +1,228 @@
+"""Job runs: the row that makes each (job, trading day) run once, and its lease."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trading_automation.db.models import JobRun
+from trading_automation.domain.enums import JobStatus, JobType
+from trading_automation.domain.timestamps import require_aware_utc, utcnow
+from trading_automation.errors import InvalidValueError
+
+DEFAULT_LEASE = timedelta(minutes=5)
+
+
+class ClaimOutcome(enum.StrEnum):
+    """Why a claim did or did not give the caller the run."""
+
+    CREATED = "created"  # first run of the day
+    RETRY = "retry"  # the previous attempt failed (or never started)
+    TAKEOVER = "takeover"  # the previous owner stopped heartbeating
+    FORCED = "forced"  # a finished run re-run on request
+    ALREADY_SUCCEEDED = "already_succeeded"
+    ALREADY_SKIPPED = "already_skipped"
+    HELD_BY_OTHER = "held_by_other"
+
+
+WON = frozenset(
+    {ClaimOutcome.CREATED, ClaimOutcome.RETRY, ClaimOutcome.TAKEOVER, ClaimOutcome.FORCED}
+)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The run after the claim, and whether the caller now holds it (and why, either way)."""
+
+    run: JobRun
+    outcome: ClaimOutcome
+
+    @property
+    def won(self) -> bool:
+        """True when the caller holds the run and must do the work."""
+        return self.outcome in WON
+
+
+class JobRunRepository:
+    """Claim, heartbeat and finish job runs; works inside the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(
+        self,
+        job_type: JobType,
+        trading_date_et: date,
+        *,
+        owner: str,
+        lease: timedelta = DEFAULT_LEASE,
+        force: bool = False,
+        now: datetime | None = None,
+    ) -> ClaimResult:
+        """Take the run of `job_type` for a trading day, atomically.
+
+        Exactly one of many concurrent claimers wins (commit right after claiming so the others
+        see it). A FAILED or PENDING run is claimed again with `attempt` + 1; a RUNNING run whose
+        owner has not heartbeated within `lease` is taken over; a SUCCESS or SKIPPED run is only
+        re-run with `force`.
+        """
+        if not owner.strip():
+            raise InvalidValueError("owner", "an owner (host and process) is required")
+        if lease <= timedelta(0):
+            raise InvalidValueError("lease", "must be positive")
+        when = require_aware_utc(now, field="now") if now else utcnow()
+        job_type = JobType(job_type)
+        created = self._insert(job_type, trading_date_et, owner, when)
+        if created is not None:
+            return ClaimResult(self._load(created), ClaimOutcome.CREATED)
+
+        reclaimable = [
+            JobRun.status.in_([JobStatus.FAILED, JobStatus.PENDING]),
+            and_(JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at < when - lease),
+            and_(JobRun.status == JobStatus.RUNNING, JobRun.heartbeat_at.is_(None)),
+        ]
+        if force:
+            reclaimable.append(JobRun.status.in_([JobStatus.SUCCESS, JobStatus.SKIPPED]))
+        before = self.session.execute(
+            select(JobRun.status, JobRun.id).where(
+                JobRun.type == job_type, JobRun.trading_date_et == trading_date_et
+            )
+        ).one()
+        claimed = self.session.execute(
+            update(JobRun)
+            .where(
+                JobRun.type == job_type,
+                JobRun.trading_date_et == trading_date_et,
+                or_(*reclaimable),
+            )
+            .values(
+                status=JobStatus.RUNNING,
+                attempt=JobRun.attempt + 1,
+                owner=owner,
+                heartbeat_at=when,
+                started_at=when,
+                finished_at=None,
+                updated_at=when,
+            )
+            .returning(JobRun.id, JobRun.attempt)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        run = self._load(before.id)
+        if claimed is not None:
+            previous = JobStatus(before.status)
+            if previous in (JobStatus.SUCCESS, JobStatus.SKIPPED):
+                outcome = ClaimOutcome.FORCED
+            elif previous is JobStatus.RUNNING:
+                outcome = ClaimOutcome.TAKEOVER
+            else:
+                outcome = ClaimOutcome.RETRY
+            return ClaimResult(run, outcome)
+        if run.status is JobStatus.SUCCESS:
+            return ClaimResult(run, ClaimOutcome.ALREADY_SUCCEEDED)
+        if run.status is JobStatus.SKIPPED:
+            return ClaimResult(run, ClaimOutcome.ALREADY_SKIPPED)
+        return ClaimResult(run, ClaimOutcome.HELD_BY_OTHER)
+
+    def _insert(self, job_type: JobType, day: date, owner: str, when: datetime) -> uuid.UUID | None:
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(JobRun)
+            .values(
+                id=uuid.uuid4(),
+                type=job_type,
+                trading_date_et=day,
+                status=JobStatus.RUNNING,
+                attempt=1,
+                owner=owner,
+                heartbeat_at=when,
+                started_at=when,
+                created_at=when,
+                updated_at=when,
+            )
+            .on_conflict_do_nothing(index_elements=["type", "trading_date_et"])
+            .returning(JobRun.id)
+        )
+        return self.session.execute(statement).scalar_one_or_none()
+
+    def _load(self, run_id: uuid.UUID) -> JobRun:
+        return self.session.scalars(
+            select(JobRun).where(JobRun.id == run_id).execution_options(populate_existing=True)
+        ).one()
+
+    def heartbeat(self, run_id: uuid.UUID, *, owner: str, now: datetime | None = None) -> bool:
+        """Renew the lease; False means the run is no longer ours (stop working)."""
+        when = require_aware_utc(now, field="now") if now else utcnow()
+        result = self.session.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobStatus.RUNNING)
+            .values(heartbeat_at=when, updated_at=when)
+            .returning(JobRun.id)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        return result is not None
+
+    def finish(
+        self,
+        run_id: uuid.UUID,
+        *,
+        owner: str,
+        status: JobStatus,
+        summary: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """End a run we hold as SUCCESS, FAILED or SKIPPED with its summary; False if not ours."""
+        status = JobStatus(status)
+        if status not in (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.SKIPPED):
+            raise InvalidValueError("status", "a run finishes as SUCCESS, FAILED or SKIPPED")
+        when = require_aware_utc(now, field="now") if now else utcnow()
+        result = self.session.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobStatus.RUNNING)
+            .values(status=status, finished_at=when, summary_json=summary, updated_at=when)
+            .returning(JobRun.id)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if result is not None:
+            self._load(run_id)
+        return result is not None
+
+    def lock(self, run_id: uuid.UUID) -> JobRun:
+        """Lock the run's row until the transaction ends: serialises work done under one run."""
+        return self.session.scalars(
+            select(JobRun)
+            .where(JobRun.id == run_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+
+    def get(self, job_type: JobType, trading_date_et: date) -> JobRun | None:
+        """The run of a job for a trading day."""
+        return self.session.scalar(
+            select(JobRun).where(
+                JobRun.type == JobType(job_type), JobRun.trading_date_et == trading_date_et
+            )
+        )
+
+    def get_by_id(self, run_id: uuid.UUID) -> JobRun | None:
+        """The run with this id."""
+        return self.session.get(JobRun, run_id)
+
+    def list_recent(self, *, limit: int = 20) -> list[JobRun]:
+        """The most recent runs, newest trading day first."""
+        if not 1 <= limit <= 1000:
+            raise InvalidValueError("limit", "must be between 1 and 1000")
+        return list(
+            self.session.scalars(
+                select(JobRun)
+                .order_by(JobRun.trading_date_et.desc(), JobRun.created_at.desc())
+                .limit(limit)
+            )
+        )

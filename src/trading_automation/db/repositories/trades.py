@@ -1,0 +1,513 @@
+"""Trades: one row per filing the system attempted, kept in step with the broker's order."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trading_automation.db.models import NOTIONAL, PRICE, QUANTITY, Trade
+from trading_automation.db.repositories.pagination import Cursor, Page, check_page_size
+from trading_automation.db.types import ExactDecimal
+from trading_automation.domain.decimals import fit_decimal
+from trading_automation.domain.enums import (
+    OPEN_TRADE_STATUSES,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradeStatus,
+)
+from trading_automation.domain.filings import client_order_id_for, is_source_hash
+from trading_automation.domain.orders import STATUS_RANK, AlpacaOrder
+from trading_automation.domain.timestamps import NEW_YORK, require_aware_utc, utcnow
+from trading_automation.errors import InvalidValueError
+
+_SYMBOL = re.compile(r"^[A-Z][A-Z0-9./-]{0,11}$")
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """The trade for a filing, and whether this call created it."""
+
+    trade: Trade
+    created: bool
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What applying a broker order did to a trade."""
+
+    trade: Trade
+    changed: bool
+    previous_status: TradeStatus
+    ignored: str | None = None
+
+
+@dataclass(frozen=True)
+class TradeCount:
+    """A count that stays cheap on large tables: exact up to `COUNT_CAP`, else a lower bound."""
+
+    value: int
+    exact: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+
+
+@dataclass(frozen=True)
+class TradeTotals:
+    """Dashboard aggregates over all trades."""
+
+    by_status: dict[TradeStatus, int]
+    notional_submitted: Decimal
+    filled_value: Decimal
+    filled_qty: Decimal
+
+
+def normalize_symbol(symbol: object, *, field: str = "symbol") -> str:
+    """Trim and upper-case a ticker, refusing anything that is not a listed symbol."""
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise InvalidValueError(field, "a ticker symbol is required")
+    text = symbol.strip().upper()
+    if not _SYMBOL.match(text):
+        raise InvalidValueError(field, f"{text!r} is not a listed symbol")
+    return text
+
+
+def _reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidValueError("reason", "a reason in words is required")
+    return reason.strip()
+
+
+def _column_decimal(value: object, column_type: ExactDecimal, field: str) -> Decimal | None:
+    if value is None:
+        return None
+    return fit_decimal(
+        value,
+        field=field,
+        precision=column_type.precision,
+        scale=column_type.scale,
+        minimum=Decimal(0),
+    )
+
+
+class TradeRepository:
+    """Trade rows; works inside the caller's transaction and never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def record_intent(
+        self,
+        *,
+        source_hash: str,
+        symbol: str,
+        congress_trade_feed_id: uuid.UUID | None = None,
+        now: datetime | None = None,
+    ) -> IntentResult:
+        """Record that a filing is about to be traded, once: the NEW row with its client order id.
+
+        Idempotent by `source_hash`: a repeated call (or a concurrent one) returns the existing
+        row with `created=False`. The unique index decides, so two writers cannot both create it.
+        """
+        if not isinstance(source_hash, str) or not is_source_hash(source_hash):
+            raise InvalidValueError("source_hash", "expected a lower-case SHA-256 hex digest")
+        when = require_aware_utc(now, field="now") if now else utcnow()
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(Trade)
+            .values(
+                id=uuid.uuid4(),
+                source_hash=source_hash,
+                client_order_id=client_order_id_for(source_hash),
+                congress_trade_feed_id=congress_trade_feed_id,
+                symbol=normalize_symbol(symbol),
+                side=OrderSide.BUY,
+                order_type=OrderType.MARKET,
+                time_in_force=TimeInForce.DAY,
+                status=TradeStatus.NEW,
+                created_at=when,
+                updated_at=when,
+            )
+            .on_conflict_do_nothing(index_elements=["source_hash"])
+            .returning(Trade.id)
+        )
+        created_id = self.session.execute(statement).scalar_one_or_none()
+        trade = self.session.scalars(
+            select(Trade)
+            .where(Trade.source_hash == source_hash)
+            .execution_options(populate_existing=True)
+        ).one()
+        return IntentResult(trade=trade, created=created_id is not None)
+
+    def apply_order(self, trade: Trade, order: AlpacaOrder | Mapping[str, Any]) -> ApplyResult:
+        """Bring a trade up to date with an Alpaca order object, monotonically.
+
+        Accepts the parsed order or the payload as Alpaca sends it. A terminal trade never changes
+        status, `filled_qty` never decreases, and an order older than the one already applied
+        (by its `updated_at`) is ignored. The trade row is locked for the update.
+        """
+        parsed = _parse_order(order)
+        if parsed.client_order_id != trade.client_order_id:
+            raise InvalidValueError(
+                "client_order_id",
+                f"order {parsed.id} belongs to {parsed.client_order_id!r}, "
+                f"not to trade {trade.client_order_id!r}",
+            )
+        self._lock(trade)
+        previous = trade.status
+        if trade.alpaca_order_id is not None and trade.alpaca_order_id != parsed.id:
+            raise InvalidValueError(
+                "id", f"trade is bound to order {trade.alpaca_order_id}, got order {parsed.id}"
+            )
+        if previous.is_terminal:
+            return ApplyResult(trade, changed=False, previous_status=previous, ignored="terminal")
+        stored = _stored_change(trade)
+        incoming = parsed.last_change
+        if stored is not None and incoming is not None and incoming < stored:
+            return ApplyResult(trade, changed=False, previous_status=previous, ignored="stale")
+
+        filled_qty = _column_decimal(parsed.filled_qty, QUANTITY, "filled_qty")
+        filled_price = _column_decimal(parsed.filled_avg_price, PRICE, "filled_avg_price")
+        notional = _column_decimal(parsed.notional, NOTIONAL, "notional")
+        qty = _column_decimal(parsed.qty, QUANTITY, "qty")
+        new_status = parsed.trade_status
+        if STATUS_RANK[new_status] < STATUS_RANK[previous]:
+            new_status = previous
+        if filled_qty is not None and (trade.filled_qty is None or filled_qty >= trade.filled_qty):
+            trade.filled_qty = filled_qty
+            if filled_price is not None:
+                trade.filled_avg_price = filled_price
+        trade.alpaca_order_id = parsed.id
+        trade.status = new_status
+        if notional is not None:
+            trade.notional_submitted = notional
+        if qty is not None and notional is None:
+            trade.qty_submitted = qty
+        trade.submitted_at = parsed.submitted_at or parsed.created_at or trade.submitted_at
+        trade.filled_at = parsed.filled_at or trade.filled_at
+        trade.canceled_at = parsed.canceled_at or trade.canceled_at
+        trade.failed_at = parsed.failed_at or trade.failed_at
+        if new_status in {TradeStatus.CANCELED, TradeStatus.EXPIRED, TradeStatus.REJECTED}:
+            trade.status_reason = f"Alpaca reported the order {parsed.status}"
+        trade.raw_order_json = parsed.raw
+        trade.updated_at = utcnow()
+        self.session.flush()
+        return ApplyResult(trade, changed=True, previous_status=previous)
+
+    def mark_failed(self, trade: Trade, reason: str, *, now: datetime | None = None) -> bool:
+        """Record that the system could not place the order; False if the trade is terminal."""
+        return self._finish(trade, TradeStatus.FAILED, reason, now)
+
+    def mark_skipped(self, trade: Trade, reason: str, *, now: datetime | None = None) -> bool:
+        """Record that the order was deliberately not sent; False if the trade is terminal."""
+        return self._finish(trade, TradeStatus.SKIPPED, reason, now)
+
+    def _finish(self, trade: Trade, status: TradeStatus, reason: str, now: datetime | None) -> bool:
+        text = _reason(reason)
+        self._lock(trade)
+        if trade.status.is_terminal:
+            return False
+        if trade.alpaca_order_id is not None:
+            raise InvalidValueError(
+                "status",
+                f"trade {trade.client_order_id} has broker order {trade.alpaca_order_id}; "
+                "its outcome comes from the broker, not from a local mark",
+            )
+        when = require_aware_utc(now, field="now") if now else utcnow()
+        trade.status = status
+        trade.status_reason = text
+        if status is TradeStatus.FAILED:
+            trade.failed_at = when
+        trade.updated_at = when
+        self.session.flush()
+        return True
+
+    def _lock(self, trade: Trade) -> None:
+        """Re-read the row under a row lock so concurrent updaters apply one after the other."""
+        self.session.flush()
+        self.session.refresh(trade, with_for_update=True)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, trade_id: uuid.UUID) -> Trade | None:
+        """The trade with this id."""
+        return self.session.get(Trade, trade_id)
+
+    def by_source_hash(self, source_hash: str) -> Trade | None:
+        """The trade of a filing."""
+        return self.session.scalar(select(Trade).where(Trade.source_hash == source_hash))
+
+    def by_client_order_id(self, client_order_id: str) -> Trade | None:
+        """The trade sent with this client order id."""
+        return self.session.scalar(select(Trade).where(Trade.client_order_id == client_order_id))
+
+    def by_alpaca_order_id(self, alpaca_order_id: str) -> Trade | None:
+        """The trade of a broker order."""
+        return self.session.scalar(select(Trade).where(Trade.alpaca_order_id == alpaca_order_id))
+
+    def existing_source_hashes(self, source_hashes: Iterable[str]) -> set[str]:
+        """Which of these filings already have a trade (one query)."""
+        wanted = set(source_hashes)
+        if not wanted:
+            return set()
+        return set(
+            self.session.scalars(select(Trade.source_hash).where(Trade.source_hash.in_(wanted)))
+        )
+
+    def list_open(self, *, limit: int | None = None) -> list[Trade]:
+        """Non-terminal trades, oldest first (the reconcile loop's work list)."""
+        query = (
+            select(Trade)
+            .where(Trade.status.in_(sorted(OPEN_TRADE_STATUSES)))
+            .order_by(Trade.created_at, Trade.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.scalars(query))
+
+    def count_created(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        symbol: str | None = None,
+        exclude: Iterable[TradeStatus] = (TradeStatus.SKIPPED,),
+    ) -> int:
+        """Trades created in [start, end), optionally for one symbol; SKIPPED ones by default
+        do not count (a skipped filing placed no order)."""
+        query = select(func.count()).select_from(Trade).where(*self._window(start, end))
+        if symbol is not None:
+            query = query.where(Trade.symbol == normalize_symbol(symbol))
+        excluded = sorted(set(exclude))
+        if excluded:
+            query = query.where(Trade.status.not_in(excluded))
+        return int(self.session.scalar(query) or 0)
+
+    def count_created_by_symbol(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        exclude: Iterable[TradeStatus] = (TradeStatus.SKIPPED,),
+    ) -> dict[str, int]:
+        """Trades created in [start, end) per symbol (one query)."""
+        query = (
+            select(Trade.symbol, func.count())
+            .where(*self._window(start, end))
+            .group_by(Trade.symbol)
+        )
+        excluded = sorted(set(exclude))
+        if excluded:
+            query = query.where(Trade.status.not_in(excluded))
+        return {str(symbol): int(count) for symbol, count in self.session.execute(query)}
+
+    @staticmethod
+    def _window(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+        begin = require_aware_utc(start, field="start")
+        finish = require_aware_utc(end, field="end")
+        if finish < begin:
+            raise InvalidValueError("end", "must not be before start")
+        return [Trade.created_at >= begin, Trade.created_at < finish]
+
+    def page(
+        self,
+        *,
+        symbol: str | None = None,
+        status: TradeStatus | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Trade]:
+        """Trades newest first, filtered, keyset-paginated: any page costs the same as page one.
+
+        `created_from` is inclusive and `created_to` exclusive. Pass `next_cursor` or
+        `prev_cursor` from a page to move; a cursor that was altered raises `InvalidCursorError`.
+        """
+        check_page_size(limit)
+        position = Cursor.decode(cursor) if cursor else None
+        query = self._filtered(symbol, status, created_from, created_to)
+        backwards = position is not None and position.direction == "prev"
+        key = tuple_(Trade.created_at, Trade.id)
+        if position is not None:
+            if not isinstance(position.key, datetime):
+                raise InvalidValueError("cursor", "not a cursor of the trades listing")
+            mark = tuple_(position.key, position.id)
+            query = query.where(key > mark if backwards else key < mark)
+        order = (
+            (Trade.created_at.asc(), Trade.id.asc())
+            if backwards
+            else (Trade.created_at.desc(), Trade.id.desc())
+        )
+        rows = list(self.session.scalars(query.order_by(*order).limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        more_after = has_more if not backwards else True
+        more_before = position is not None if not backwards else has_more
+        return Page(
+            items=rows,
+            next_cursor=(
+                Cursor(rows[-1].created_at, rows[-1].id, "next").encode()
+                if rows and more_after
+                else None
+            ),
+            prev_cursor=(
+                Cursor(rows[0].created_at, rows[0].id, "prev").encode()
+                if rows and more_before
+                else None
+            ),
+        )
+
+    def count(
+        self,
+        *,
+        symbol: str | None = None,
+        status: TradeStatus | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        cap: int = COUNT_CAP,
+    ) -> TradeCount:
+        """How many trades match, counting at most `cap` rows so large tables stay fast."""
+        matching = self._filtered(symbol, status, created_from, created_to).with_only_columns(
+            Trade.id
+        )
+        counted = self.session.scalar(
+            select(func.count()).select_from(matching.limit(cap + 1).subquery())
+        )
+        total = int(counted or 0)
+        return TradeCount(value=min(total, cap), exact=total <= cap)
+
+    @staticmethod
+    def _filtered(
+        symbol: str | None,
+        status: TradeStatus | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+    ) -> Select[Trade]:
+        query = select(Trade)
+        if symbol:
+            query = query.where(Trade.symbol == normalize_symbol(symbol))
+        if status is not None:
+            query = query.where(Trade.status == TradeStatus(status))
+        if created_from is not None:
+            query = query.where(
+                Trade.created_at >= require_aware_utc(created_from, field="created_from")
+            )
+        if created_to is not None:
+            query = query.where(
+                Trade.created_at < require_aware_utc(created_to, field="created_to")
+            )
+        return query
+
+    # -- dashboard aggregates ----------------------------------------------------------------
+
+    def totals(self) -> TradeTotals:
+        """Counts by status, dollars submitted as notional orders, and what was filled."""
+        by_status = dict.fromkeys(TradeStatus, 0)
+        for status, count in self.session.execute(
+            select(Trade.status, func.count()).group_by(Trade.status)
+        ):
+            by_status[TradeStatus(status)] = int(count)
+        notional = self.session.scalar(
+            select(func.sum(Trade.notional_submitted)).where(Trade.alpaca_order_id.is_not(None))
+        )
+        filled_qty = self.session.scalar(select(func.sum(Trade.filled_qty)))
+        return TradeTotals(
+            by_status=by_status,
+            notional_submitted=notional or Decimal("0.00"),
+            filled_value=self._filled_value(),
+            filled_qty=filled_qty or Decimal(0),
+        )
+
+    def _filled_value(self) -> Decimal:
+        filled = and_(Trade.filled_qty.is_not(None), Trade.filled_avg_price.is_not(None))
+        if self.session.get_bind().dialect.name == "postgresql":
+            value = self.session.scalar(
+                select(
+                    func.sum(Trade.filled_qty.expression.op("*")(Trade.filled_avg_price.expression))
+                ).where(filled)
+            )
+            return Decimal(value or 0).quantize(Decimal("0.01"))
+        # SQLite holds decimals as scaled integers whose products overflow 64 bits, so the
+        # products are summed here, exactly, one row at a time.
+        total = Decimal(0)
+        for qty, price in self.session.execute(
+            select(Trade.filled_qty, Trade.filled_avg_price).where(filled)
+        ):
+            if qty is not None and price is not None:
+                total += qty * price
+        return total.quantize(Decimal("0.01"))
+
+    def per_day_counts(self, *, days: int = 30, today: date | None = None) -> dict[date, int]:
+        """Trades created per America/New_York day over the last `days` days, oldest first.
+
+        Days without trades are present with 0.
+        """
+        if days < 1:
+            raise InvalidValueError("days", "must be at least 1")
+        last = today or utcnow().astimezone(NEW_YORK).date()
+        first = last - timedelta(days=days - 1)
+        start = datetime.combine(first, datetime.min.time(), NEW_YORK)
+        counts: dict[date, int] = defaultdict(int)
+        if self.session.get_bind().dialect.name == "postgresql":
+            local_day = func.date(func.timezone("America/New_York", Trade.created_at))
+            for day, count in self.session.execute(
+                select(local_day, func.count()).where(Trade.created_at >= start).group_by(local_day)
+            ):
+                counts[day] = int(count)
+        else:
+            for (created,) in self.session.execute(
+                select(Trade.created_at).where(Trade.created_at >= start)
+            ):
+                counts[created.astimezone(NEW_YORK).date()] += 1
+        return {
+            first + timedelta(days=n): counts.get(first + timedelta(days=n), 0) for n in range(days)
+        }
+
+
+def _parse_order(order: AlpacaOrder | Mapping[str, Any]) -> AlpacaOrder:
+    if isinstance(order, AlpacaOrder):
+        return order
+    try:
+        return AlpacaOrder.from_api(order)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first.get("loc", ())) or "order"
+        raise InvalidValueError(field, str(first.get("msg", "invalid value"))) from None
+
+
+def _stored_change(trade: Trade) -> datetime | None:
+    if not trade.raw_order_json:
+        return None
+    try:
+        return AlpacaOrder.from_api(trade.raw_order_json).last_change
+    except ValidationError:
+        return None
+
+
+__all__ = [
+    "ApplyResult",
+    "IntentResult",
+    "TradeCount",
+    "TradeRepository",
+    "TradeTotals",
+    "normalize_symbol",
+]
