@@ -180,3 +180,47 @@ def test_checkpoints_are_per_day_and_listed_newest_first(database: Database) -> 
 def test_checkpoints_refuse_naive_timestamps(database: Database) -> None:
     with database.transaction() as uow, pytest.raises(NaiveDatetimeError):
         uow.checkpoints.advance(DAY, datetime(2024, 6, 20, 9, 30))  # noqa: DTZ001
+
+
+def test_a_run_held_by_a_known_dead_owner_is_taken_over_at_once(database: Database) -> None:
+    _claim(database, "host-a:1")
+
+    with database.transaction() as uow:
+        wrong = uow.job_runs.claim(
+            JobType.OPEN_JOB, DAY, owner="host-b:2", dead_owner="host-x:9", now=T0
+        )
+        right = uow.job_runs.claim(
+            JobType.OPEN_JOB, DAY, owner="host-b:2", dead_owner="host-a:1", now=T0
+        )
+
+    assert wrong.outcome is ClaimOutcome.HELD_BY_OTHER
+    assert right.outcome is ClaimOutcome.TAKEOVER
+    assert (right.run.owner, right.run.attempt) == ("host-b:2", 2)
+
+
+def test_recording_a_finished_run_is_idempotent(database: Database) -> None:
+    def record(status: JobStatus) -> bool:
+        with database.transaction() as uow:
+            return uow.job_runs.record_finished(
+                JobType.OPEN_JOB,
+                DAY,
+                status=status,
+                owner="seed",
+                started_at=T0,
+                finished_at=T0 + timedelta(minutes=1),
+                attempt=2,
+                summary={"errors": ["quiver unavailable"]},
+            )
+
+    created = record(JobStatus.FAILED)
+    again = record(JobStatus.SUCCESS)
+
+    with database.transaction(readonly=True) as uow:
+        run = uow.job_runs.get(JobType.OPEN_JOB, DAY)
+    assert (created, again) == (True, False)
+    assert run is not None
+    assert (run.status, run.attempt, run.summary_json) == (
+        JobStatus.FAILED,
+        2,
+        {"errors": ["quiver unavailable"]},
+    )

@@ -198,6 +198,19 @@ def test_an_order_older_than_the_stored_one_is_ignored(database: Database) -> No
     assert stored.filled_qty == Decimal("2")
 
 
+def test_applying_the_same_order_again_changes_nothing(database: Database) -> None:
+    trade = _intent(database)
+    payload = order_payload(trade.client_order_id, status="accepted", updated_at=at(1))
+    _apply(database, trade, payload)
+    before = _reload(database, trade).updated_at
+
+    result = _apply(database, trade, payload)
+
+    assert result.changed is False
+    assert result.ignored == "unchanged"
+    assert _reload(database, trade).updated_at == before
+
+
 def test_a_terminal_trade_never_changes(database: Database) -> None:
     trade = _intent(database)
     _apply(

@@ -60,8 +60,15 @@ class CongressFeedRepository:
         NOTHING per page of up to 1,000 rows; duplicates are decided by the unique index, so two
         writers storing the same records at once cannot both insert them.
         """
+        return self.store_filings(
+            [normalize_record(raw) for raw in records], ingested_at=ingested_at
+        )
+
+    def store_filings(
+        self, filings: Sequence[NormalizedFiling], *, ingested_at: datetime | None = None
+    ) -> StoreResult:
+        """`store` for records the caller already normalised (it keeps them for later steps)."""
         when = require_aware_utc(ingested_at, field="ingested_at") if ingested_at else utcnow()
-        filings = [normalize_record(raw) for raw in records]
         rows = [self._row(filing, when) for filing in filings]
         new_ids: list[uuid.UUID] = []
         for start in range(0, len(rows), INSERT_PAGE_SIZE):

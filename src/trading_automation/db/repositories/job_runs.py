@@ -64,14 +64,16 @@ class JobRunRepository:
         owner: str,
         lease: timedelta = DEFAULT_LEASE,
         force: bool = False,
+        dead_owner: str | None = None,
         now: datetime | None = None,
     ) -> ClaimResult:
         """Take the run of `job_type` for a trading day, atomically.
 
         Exactly one of many concurrent claimers wins (commit right after claiming so the others
         see it). A FAILED or PENDING run is claimed again with `attempt` + 1; a RUNNING run whose
-        owner has not heartbeated within `lease` is taken over; a SUCCESS or SKIPPED run is only
-        re-run with `force`.
+        owner has not heartbeated within `lease` is taken over, and so is one held by
+        `dead_owner` (an owner the caller knows has died) without waiting for the lease; a
+        SUCCESS or SKIPPED run is only re-run with `force`.
         """
         if not owner.strip():
             raise InvalidValueError("owner", "an owner (host and process) is required")
@@ -90,6 +92,8 @@ class JobRunRepository:
         ]
         if force:
             reclaimable.append(JobRun.status.in_([JobStatus.SUCCESS, JobStatus.SKIPPED]))
+        if dead_owner:
+            reclaimable.append(and_(JobRun.status == JobStatus.RUNNING, JobRun.owner == dead_owner))
         before = self.session.execute(
             select(JobRun.status, JobRun.id).where(
                 JobRun.type == job_type, JobRun.trading_date_et == trading_date_et
@@ -156,6 +160,54 @@ class JobRunRepository:
         return self.session.scalars(
             select(JobRun).where(JobRun.id == run_id).execution_options(populate_existing=True)
         ).one()
+
+    def record_finished(
+        self,
+        job_type: JobType,
+        trading_date_et: date,
+        *,
+        status: JobStatus,
+        owner: str,
+        started_at: datetime,
+        finished_at: datetime,
+        attempt: int = 1,
+        summary: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store a finished run unless the day already has one (imports and seed data).
+
+        Returns True when the row was created; an existing run is left exactly as it was.
+        """
+        status = JobStatus(status)
+        if status not in (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.SKIPPED):
+            raise InvalidValueError("status", "a finished run is SUCCESS, FAILED or SKIPPED")
+        if attempt < 1:
+            raise InvalidValueError("attempt", "must be at least 1")
+        began = require_aware_utc(started_at, field="started_at")
+        ended = require_aware_utc(finished_at, field="finished_at")
+        if ended < began:
+            raise InvalidValueError("finished_at", "must not be before started_at")
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(JobRun)
+            .values(
+                id=uuid.uuid4(),
+                type=JobType(job_type),
+                trading_date_et=trading_date_et,
+                status=status,
+                attempt=attempt,
+                owner=owner,
+                heartbeat_at=ended,
+                started_at=began,
+                finished_at=ended,
+                summary_json=summary,
+                created_at=began,
+                updated_at=ended,
+            )
+            .on_conflict_do_nothing(index_elements=["type", "trading_date_et"])
+            .returning(JobRun.id)
+        )
+        return self.session.execute(statement).scalar_one_or_none() is not None
 
     def heartbeat(self, run_id: uuid.UUID, *, owner: str, now: datetime | None = None) -> bool:
         """Renew the lease; False means the run is no longer ours (stop working)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections import defaultdict
@@ -181,6 +182,8 @@ class TradeRepository:
         incoming = parsed.last_change
         if stored is not None and incoming is not None and incoming < stored:
             return ApplyResult(trade, changed=False, previous_status=previous, ignored="stale")
+        if trade.alpaca_order_id == parsed.id and trade.raw_order_json == parsed.raw:
+            return ApplyResult(trade, changed=False, previous_status=previous, ignored="unchanged")
 
         filled_qty = _column_decimal(parsed.filled_qty, QUANTITY, "filled_qty")
         filled_price = _column_decimal(parsed.filled_avg_price, PRICE, "filled_avg_price")
@@ -237,6 +240,21 @@ class TradeRepository:
         trade.updated_at = when
         self.session.flush()
         return True
+
+    def lock_daily_caps(self, day: date) -> None:
+        """Serialise cap checks for one day until the transaction ends, across processes.
+
+        Checking a daily cap and recording the intent must happen under this lock, or two runs
+        could both see room for one more trade. PostgreSQL: a transaction-scoped advisory lock.
+        SQLite: write transactions already run one at a time (BEGIN IMMEDIATE).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = int.from_bytes(
+                hashlib.sha256(f"trade-caps:{day.isoformat()}".encode()).digest()[:8],
+                "big",
+                signed=True,
+            )
+            self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
     def _lock(self, trade: Trade) -> None:
         """Re-read the row under a row lock so concurrent updaters apply one after the other."""

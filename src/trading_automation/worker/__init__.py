@@ -1,0 +1,1 @@
+"""The daily open-job and the reconcile command (SPEC §3)."""
