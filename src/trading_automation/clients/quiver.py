@@ -95,17 +95,7 @@ class QuiverClient:
         response = self._http.request(
             "GET", f"{self.base_url}/bulk/congresstrading", path=path, params={"date": stamp}
         )
-        body = self._http.json(response, path=path)
-        if body is None:
-            return []
-        problem = None
-        if not isinstance(body, list):
-            problem = f"expected a JSON array, got a JSON {type(body).__name__}"
-        else:
-            for index, record in enumerate(body):
-                if not isinstance(record, dict):
-                    problem = f"record {index} is a JSON {type(record).__name__}, not an object"
-                    break
+        records, problem = _records(self._http, response, path)
         if problem is not None:
             raise UnexpectedResponseError(
                 f"congress trading for {day.isoformat()} is unreadable: {problem}",
@@ -115,5 +105,27 @@ class QuiverClient:
                 status_code=response.status_code,
                 request_id=response.headers.get(REQUEST_ID_HEADER),
             )
-        records: list[dict[str, Any]] = body
         return records
+
+
+def _records(
+    http: JsonHttp, response: httpx.Response, path: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The records of a response, or what is wrong with it."""
+    try:
+        body = http.json(response, path=path)
+    except UnexpectedResponseError as error:
+        return [], error.summary
+    if body is None:
+        return [], None
+    if not isinstance(body, list):
+        return [], f"expected a JSON array, got a JSON {_json_type(body)}"
+    for index, record in enumerate(body):
+        if not isinstance(record, dict):
+            return [], f"record {index} is a JSON {_json_type(record)}, not an object"
+    return body, None
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean"}
+    return names.get(type(value), "number")
