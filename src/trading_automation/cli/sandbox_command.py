@@ -104,12 +104,30 @@ def _parse_money(_ctx: click.Context, _param: click.Parameter, value: str) -> De
     default=None,
     help="Polls before an order is half filled (default: no partial fills).",
 )
-@click.option("--alpaca-port", type=click.IntRange(0, 65535), default=0, show_default=True)
-@click.option("--data-port", type=click.IntRange(0, 65535), default=0, show_default=True)
-@click.option("--quiver-port", type=click.IntRange(0, 65535), default=0, show_default=True)
-@click.option("--key-id", default="sandbox-key-id", show_default=True)
-@click.option("--secret-key", default="sandbox-secret-key", show_default=True)
-@click.option("--quiver-key", default="sandbox-quiver-key", show_default=True)
+@click.option(
+    "--alpaca-port", type=click.IntRange(0, 65535), default=0, help="Trading API port (0: any)."
+)
+@click.option(
+    "--data-port", type=click.IntRange(0, 65535), default=0, help="Market-data port (0: any)."
+)
+@click.option(
+    "--quiver-port", type=click.IntRange(0, 65535), default=0, help="Quiver port (0: any)."
+)
+@click.option(
+    "--key-id", default="sandbox-key-id", show_default=True, help="APCA-API-KEY-ID required."
+)
+@click.option(
+    "--secret-key",
+    default="sandbox-secret-key",
+    show_default=True,
+    help="APCA-API-SECRET-KEY required.",
+)
+@click.option(
+    "--quiver-key",
+    default="sandbox-quiver-key",
+    show_default=True,
+    help="Quiver bearer token required.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line of URLs and keys.")
 @click.option("--quiet", is_flag=True, help="Do not log each request to standard error.")
 def sandbox(

@@ -54,13 +54,19 @@ def _wall_clock(value: object) -> object:
     return value
 
 
+def _to_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+# The Maybe* forms accept null and "" as None (the cleaning must run before the union's check).
 ApiDecimal = Annotated[Decimal, BeforeValidator(_api_number)]
-ApiDatetime = Annotated[
-    AwareDatetime,
-    BeforeValidator(_api_timestamp),
-    AfterValidator(lambda moment: moment.astimezone(UTC)),
+MaybeDecimal = Annotated[Decimal | None, BeforeValidator(_api_number)]
+ApiDatetime = Annotated[AwareDatetime, BeforeValidator(_api_timestamp), AfterValidator(_to_utc)]
+MaybeDatetime = Annotated[
+    AwareDatetime | None, BeforeValidator(_api_timestamp), AfterValidator(_to_utc)
 ]
 WallClock = Annotated[time, BeforeValidator(_wall_clock)]
+MaybeWallClock = Annotated[time | None, BeforeValidator(_wall_clock)]
 
 
 class _Payload(BaseModel):
@@ -82,8 +88,8 @@ class CalendarDay(_Payload):
     date: dt.date
     open: WallClock
     close: WallClock
-    session_open: WallClock | None = None
-    session_close: WallClock | None = None
+    session_open: MaybeWallClock = None
+    session_close: MaybeWallClock = None
     settlement_date: dt.date | None = None
 
     @property
@@ -109,19 +115,19 @@ class Account(_Payload):
     status: str | None = None
     currency: str | None = None
     account_number: str | None = None
-    cash: ApiDecimal | None = None
-    buying_power: ApiDecimal | None = None
-    non_marginable_buying_power: ApiDecimal | None = None
-    equity: ApiDecimal | None = None
-    last_equity: ApiDecimal | None = None
-    portfolio_value: ApiDecimal | None = None
-    long_market_value: ApiDecimal | None = None
-    short_market_value: ApiDecimal | None = None
-    multiplier: ApiDecimal | None = None
+    cash: MaybeDecimal = None
+    buying_power: MaybeDecimal = None
+    non_marginable_buying_power: MaybeDecimal = None
+    equity: MaybeDecimal = None
+    last_equity: MaybeDecimal = None
+    portfolio_value: MaybeDecimal = None
+    long_market_value: MaybeDecimal = None
+    short_market_value: MaybeDecimal = None
+    multiplier: MaybeDecimal = None
     pattern_day_trader: bool | None = None
     trading_blocked: bool | None = None
     account_blocked: bool | None = None
-    created_at: ApiDatetime | None = None
+    created_at: MaybeDatetime = None
 
 
 class Position(_Payload):
@@ -133,17 +139,17 @@ class Position(_Payload):
     exchange: str | None = None
     asset_class: str | None = None
     side: str | None = None
-    qty_available: ApiDecimal | None = None
-    avg_entry_price: ApiDecimal | None = None
-    market_value: ApiDecimal | None = None
-    cost_basis: ApiDecimal | None = None
-    unrealized_pl: ApiDecimal | None = None
-    unrealized_plpc: ApiDecimal | None = None
-    unrealized_intraday_pl: ApiDecimal | None = None
-    unrealized_intraday_plpc: ApiDecimal | None = None
-    current_price: ApiDecimal | None = None
-    lastday_price: ApiDecimal | None = None
-    change_today: ApiDecimal | None = None
+    qty_available: MaybeDecimal = None
+    avg_entry_price: MaybeDecimal = None
+    market_value: MaybeDecimal = None
+    cost_basis: MaybeDecimal = None
+    unrealized_pl: MaybeDecimal = None
+    unrealized_plpc: MaybeDecimal = None
+    unrealized_intraday_pl: MaybeDecimal = None
+    unrealized_intraday_plpc: MaybeDecimal = None
+    current_price: MaybeDecimal = None
+    lastday_price: MaybeDecimal = None
+    change_today: MaybeDecimal = None
 
 
 class LatestTrade(_Payload):
@@ -155,8 +161,8 @@ class LatestTrade(_Payload):
 
     symbol: str
     price: ApiDecimal
-    timestamp: ApiDatetime | None = None
-    size: ApiDecimal | None = None
+    timestamp: MaybeDatetime = None
+    size: MaybeDecimal = None
     exchange: str | None = None
     trade_id: int | str | None = None
     conditions: list[str] | None = None
