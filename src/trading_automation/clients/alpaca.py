@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -31,6 +30,7 @@ from trading_automation.clients.errors import (
 from trading_automation.clients.http import (
     HeaderAuth,
     JsonHttp,
+    PooledClient,
     RequestOutcomeUnknown,
     RetryPolicy,
     Timeouts,
@@ -62,7 +62,7 @@ _TRADING = "alpaca"
 _DATA = "alpaca-data"
 
 
-class AlpacaClient:
+class AlpacaClient(PooledClient):
     """Alpaca's trading API (clock, calendar, orders, account, positions) and its latest-trade
     market-data endpoint, over one pool of connections.
 
@@ -130,12 +130,8 @@ class AlpacaClient:
             "base_url": settings.alpaca_base_url,
             "data_base_url": settings.alpaca_data_base_url,
             "paper": settings.paper_trading,
-            "timeouts": Timeouts(settings.http_connect_timeout_s, settings.http_read_timeout_s),
-            "retry": RetryPolicy(
-                max_attempts=settings.http_retry_attempts,
-                budget_s=settings.http_retry_budget_s,
-                backoff_s=settings.http_retry_backoff_s,
-            ),
+            "timeouts": Timeouts.from_settings(settings),
+            "retry": RetryPolicy.from_settings(settings),
         }
         return cls(**(options | overrides))
 
@@ -144,21 +140,6 @@ class AlpacaClient:
             f"AlpacaClient(base_url={self.base_url!r}, data_base_url={self.data_base_url!r}, "
             f"paper={self.paper})"
         )
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- market calendar ---------------------------------------------------------------------
 

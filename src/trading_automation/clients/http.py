@@ -20,7 +20,8 @@ import random
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import structlog
@@ -34,6 +35,9 @@ from trading_automation.clients.errors import (
     error_from_response,
     retry_after_seconds,
 )
+
+if TYPE_CHECKING:
+    from trading_automation.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +62,15 @@ class RetryPolicy:
         if self.budget_s <= 0 or self.backoff_s < 0 or self.backoff_max_s < 0:
             raise ValueError("budget_s must be positive and the backoffs not negative")
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy of HTTP_RETRY_ATTEMPTS, HTTP_RETRY_BUDGET_S and HTTP_RETRY_BACKOFF_S."""
+        return cls(
+            max_attempts=settings.http_retry_attempts,
+            budget_s=settings.http_retry_budget_s,
+            backoff_s=settings.http_retry_backoff_s,
+        )
+
     def backoff(self, retry: int, rand: Callable[[], float] = random.random) -> float:
         """The wait before retry number `retry` (1 for the first retry), with jitter."""
         ceiling = min(self.backoff_max_s, self.backoff_s * 2.0 ** (retry - 1))
@@ -70,6 +83,11 @@ class Timeouts:
 
     connect_s: float = 5.0
     read_s: float = 15.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timeouts:
+        """HTTP_CONNECT_TIMEOUT_S and HTTP_READ_TIMEOUT_S."""
+        return cls(settings.http_connect_timeout_s, settings.http_read_timeout_s)
 
     def cut_to(self, remaining_s: float) -> httpx.Timeout:
         """httpx timeouts no longer than `remaining_s`."""
@@ -210,6 +228,27 @@ class JsonHttp:
                 status_code=response.status_code,
                 request_id=response.headers.get(REQUEST_ID_HEADER),
             ) from None
+
+
+class PooledClient:
+    """What both clients share: one `JsonHttp` pool, closed by `close()` or a `with` block."""
+
+    _http: JsonHttp
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> str:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from trading_automation import __version__
 from trading_automation.clients.errors import REQUEST_ID_HEADER, UnexpectedResponseError
-from trading_automation.clients.http import HeaderAuth, JsonHttp, RetryPolicy, Timeouts
+from trading_automation.clients.http import (
+    HeaderAuth,
+    JsonHttp,
+    PooledClient,
+    RetryPolicy,
+    Timeouts,
+)
 from trading_automation.errors import ConfigurationError, InvalidValueError
 
 if TYPE_CHECKING:
@@ -22,7 +27,7 @@ DEFAULT_QUIVER_BASE_URL = "https://api.quiverquant.com/beta"
 _SERVICE = "quiver"
 
 
-class QuiverClient:
+class QuiverClient(PooledClient):
     """Quiver's `bulk/congresstrading` endpoint, over one pool of connections."""
 
     def __init__(
@@ -57,32 +62,13 @@ class QuiverClient:
         options: dict[str, Any] = {
             "api_key": key.get_secret_value(),
             "base_url": settings.quiver_base_url,
-            "timeouts": Timeouts(settings.http_connect_timeout_s, settings.http_read_timeout_s),
-            "retry": RetryPolicy(
-                max_attempts=settings.http_retry_attempts,
-                budget_s=settings.http_retry_budget_s,
-                backoff_s=settings.http_retry_backoff_s,
-            ),
+            "timeouts": Timeouts.from_settings(settings),
+            "retry": RetryPolicy.from_settings(settings),
         }
         return cls(**(options | overrides))
 
     def __repr__(self) -> str:
         return f"QuiverClient(base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def congress_trading(self, day: date) -> list[dict[str, Any]]:
         """The disclosure records Quiver publishes for `day`, exactly as received.

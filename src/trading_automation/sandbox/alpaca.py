@@ -671,18 +671,26 @@ class AlpacaBroker:
         order.filled_qty = total_qty
 
 
-class AlpacaTradingServer(SandboxServer):
-    """Alpaca's trading API (`ALPACA_BASE_URL`) over an `AlpacaBroker`."""
-
-    name = "alpaca"
+class _AlpacaServer(SandboxServer):
+    """A server over the shared broker, requiring Alpaca's key headers exactly."""
 
     def __init__(self, broker: AlpacaBroker, **options: Any) -> None:
         super().__init__(**options)
         self.broker = broker
 
     def authenticate(self, request: Request) -> Reply | None:
-        """Alpaca's key headers, exactly."""
-        return _alpaca_authentication(self.broker, request)
+        """None for both exact key headers, else Alpaca's 401."""
+        key_id = request.headers.get("apca-api-key-id")
+        secret = request.headers.get("apca-api-secret-key")
+        if key_id == self.broker.key_id and secret == self.broker.secret_key:
+            return None
+        return Reply(401, fixtures.alpaca_error("unauthorized_401"))
+
+
+class AlpacaTradingServer(_AlpacaServer):
+    """Alpaca's trading API (`ALPACA_BASE_URL`) over an `AlpacaBroker`."""
+
+    name = "alpaca"
 
     def route(self, request: Request) -> Reply:
         """The trading endpoints this system uses."""
@@ -738,18 +746,10 @@ class AlpacaTradingServer(SandboxServer):
         self.broker.reset()
 
 
-class AlpacaDataServer(SandboxServer):
+class AlpacaDataServer(_AlpacaServer):
     """Alpaca's market-data API (`ALPACA_DATA_BASE_URL`): latest trades from the price table."""
 
     name = "alpaca-data"
-
-    def __init__(self, broker: AlpacaBroker, **options: Any) -> None:
-        super().__init__(**options)
-        self.broker = broker
-
-    def authenticate(self, request: Request) -> Reply | None:
-        """Alpaca's key headers, exactly."""
-        return _alpaca_authentication(self.broker, request)
 
     def route(self, request: Request) -> Reply:
         """`GET /v2/stocks/{symbol}/trades/latest`."""
@@ -762,11 +762,3 @@ class AlpacaDataServer(SandboxServer):
         ):
             return self.broker.latest_trade(parts[2])
         return Reply(404, {"message": "Not Found"})
-
-
-def _alpaca_authentication(broker: AlpacaBroker, request: Request) -> Reply | None:
-    key_id = request.headers.get("apca-api-key-id")
-    secret = request.headers.get("apca-api-secret-key")
-    if key_id == broker.key_id and secret == broker.secret_key:
-        return None
-    return Reply(401, fixtures.alpaca_error("unauthorized_401"))

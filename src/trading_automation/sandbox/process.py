@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 
 from trading_automation.sandbox.faults import Fault
+from trading_automation.sandbox.quiver import DayBody, encode_day
 
 if TYPE_CHECKING:
     from trading_automation.sandbox.alpaca import OrderScript
@@ -123,15 +124,9 @@ class SandboxControl:
 
     # --- Quiver server ------------------------------------------------------------------------
 
-    def set_day(self, day: date, body: bytes | str | list[dict[str, Any]] | None) -> None:
+    def set_day(self, day: date, body: DayBody) -> None:
         """Serve `body` for `day` (records are encoded as JSON; bytes and text are sent as is)."""
-        if isinstance(body, bytes):
-            raw = body
-        elif isinstance(body, str):
-            raw = body.encode()
-        else:
-            raw = json.dumps(body).encode()
-        self.call("POST", f"days/{day.isoformat()}", raw=raw)
+        self.call("POST", f"days/{day.isoformat()}", raw=encode_day(body))
 
 
 class SandboxProcess:

@@ -21,6 +21,17 @@ DEFAULT_QUIVER_KEY = "sandbox-quiver-key"
 BASE_PATH = "/beta"
 ENDPOINT = f"{BASE_PATH}/bulk/congresstrading"
 
+DayBody = bytes | str | list[dict[str, Any]] | None
+
+
+def encode_day(body: DayBody) -> bytes:
+    """A day's response body: bytes and text as given, records (or None) as JSON."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body, ensure_ascii=False).encode()
+
 
 class QuiverServer(SandboxServer):
     """Quiver's API over a directory of day files (the packaged fixtures by default)."""
@@ -45,16 +56,10 @@ class QuiverServer(SandboxServer):
         """The `QUIVER_BASE_URL` to use: `http://127.0.0.1:PORT/beta`."""
         return self.url + BASE_PATH
 
-    def set_day(self, day: date, body: bytes | str | list[dict[str, Any]] | None) -> None:
+    def set_day(self, day: date, body: DayBody) -> None:
         """Serve `body` for `day` instead of its file (records are encoded as JSON)."""
-        if isinstance(body, bytes):
-            raw = body
-        elif isinstance(body, str):
-            raw = body.encode()
-        else:
-            raw = json.dumps(body, ensure_ascii=False).encode()
         with self._days_lock:
-            self._overrides[day] = raw
+            self._overrides[day] = encode_day(body)
 
     def clear_days(self) -> None:
         """Serve the directory's files again."""
