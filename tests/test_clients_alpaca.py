@@ -458,6 +458,44 @@ def test_an_outcome_that_cannot_be_established_is_reported_as_unknown(
     assert sandbox.alpaca.request_count("POST", ORDERS) == 1, "never resent while unknown"
 
 
+def test_a_lookup_finding_another_orders_client_order_id_is_a_conflict_not_an_unknown(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    alpaca.submit_order(symbol="AAPL", client_order_id="cid-taken", notional=1000)
+    sandbox.alpaca.faults.add(Fault.drop(method="POST", path=ORDERS))
+
+    with pytest.raises(ValidationRefusedError, match="already belongs to a buy order for AAPL"):
+        alpaca.submit_order(symbol="NVDA", client_order_id="cid-taken", notional=1000)
+
+    assert sandbox.broker.accepted_count == 1
+
+
+def test_a_resend_refused_after_an_unknown_outcome_stays_unknown(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    sandbox.alpaca.faults.add(
+        Fault.drop(method="POST", path=ORDERS),
+        Fault.http_status(429, retry_after=60, method="POST", path=ORDERS),
+    )
+
+    with pytest.raises(OrderOutcomeUnknownError, match="then resending failed"):
+        alpaca.submit_order(symbol="NVDA", client_order_id="cid-resend", notional=1000)
+
+    assert [r.status for r in sandbox.alpaca.requests()] == [None, 404, 429]
+
+
+def test_a_rate_limited_order_never_sent_before_is_plainly_rate_limited(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    sandbox.alpaca.faults.add(Fault.http_status(429, retry_after=60, method="POST", path=ORDERS))
+
+    with pytest.raises(RateLimitedError) as raised:
+        alpaca.submit_order(symbol="NVDA", client_order_id="cid-limited", notional=1000)
+
+    assert not isinstance(raised.value, OrderOutcomeUnknownError)
+    assert sandbox.broker.submissions() == 0
+
+
 def test_submissions_that_never_reach_the_broker_stop_after_the_allowed_attempts(
     sandbox: Sandbox, alpaca: AlpacaClient
 ) -> None:

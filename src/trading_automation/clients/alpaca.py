@@ -24,6 +24,8 @@ from trading_automation.clients.errors import (
     ApiError,
     NotFoundError,
     OrderOutcomeUnknownError,
+    RateLimitedError,
+    ServiceUnavailableError,
     UnexpectedResponseError,
     ValidationRefusedError,
 )
@@ -173,12 +175,16 @@ class AlpacaClient(PooledClient):
         (a retried GET) and returned if it exists; only when Alpaca says it does not (404) is it
         sent again. Sending again is safe because Alpaca refuses a second order with the same
         `client_order_id` (422), so at most one order can ever be accepted for it; that 422
-        resolves to the existing order too. Raises `OrderOutcomeUnknownError` when the outcome
-        cannot be established within the retry policy.
+        resolves to the existing order too.
+
+        Besides the order, the outcomes are: a refusal (`ValidationRefusedError`,
+        `InsufficientBuyingPowerError`, `AuthenticationError`: nothing placed);
+        `ServiceUnavailableError` or `RateLimitedError` when no request can have placed it; and
+        `OrderOutcomeUnknownError` when one may have and the lookup could not tell.
         """
         payload = _order_payload(symbol, client_order_id, notional, qty)
         path = "/v2/orders"
-        last_reason = ""
+        last_reason = ""  # set once an earlier submission's outcome was unknown
         for submission in range(1, self.retry.max_attempts + 1):
             try:
                 response = self._http.request(
@@ -189,7 +195,19 @@ class AlpacaClient(PooledClient):
                 if not _is_duplicate_client_order_id(error):
                     raise
                 log.info("order_already_exists", client_order_id=client_order_id)
-                return self._existing_order(payload, cause=error)
+                try:
+                    return self._existing_order(payload, cause=error)
+                except (ServiceUnavailableError, RateLimitedError) as lookup_error:
+                    raise self._outcome_unknown(
+                        payload, f"already placed, but the lookup failed: {lookup_error}"
+                    ) from lookup_error
+            except (ServiceUnavailableError, RateLimitedError) as error:
+                # Surely not placed by this request; but an earlier one may have been.
+                if last_reason:
+                    raise self._outcome_unknown(
+                        payload, f"{last_reason}; then resending failed: {error}"
+                    ) from error
+                raise
             except RequestOutcomeUnknown as unknown:
                 last_reason = unknown.reason
                 log.warning(
@@ -208,6 +226,8 @@ class AlpacaClient(PooledClient):
                     submission=submission,
                     will_resend=submission < self.retry.max_attempts,
                 )
+            except ValidationRefusedError:
+                raise  # the client_order_id belongs to another order: ours was not placed
             except ApiError as lookup_error:
                 raise self._outcome_unknown(
                     payload, f"{last_reason}; then the lookup failed: {lookup_error}"
