@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     quiver_api_key: SecretStr | None = None
     quiver_base_url: str = "https://api.quiverquant.com/beta"
 
+    # HTTP clients (Alpaca and Quiver)
+    http_connect_timeout_s: float = Field(default=5.0, gt=0)
+    http_read_timeout_s: float = Field(default=15.0, gt=0)
+    http_retry_attempts: int = Field(default=4, ge=1, le=20)
+    http_retry_budget_s: float = Field(default=30.0, gt=0)
+    http_retry_backoff_s: float = Field(default=0.5, ge=0)
+
     # Trading
     trading_enabled: bool = True
     trade_notional_usd: Decimal = Field(

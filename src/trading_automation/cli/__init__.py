@@ -57,10 +57,12 @@ def _register() -> None:
     from trading_automation.cli.config_commands import config
     from trading_automation.cli.db_commands import db
     from trading_automation.cli.demo_command import demo
+    from trading_automation.cli.sandbox_command import sandbox
 
     cli.add_command(config)
     cli.add_command(db)
     cli.add_command(demo)
+    cli.add_command(sandbox)
 
 
 _register()

@@ -1,0 +1,490 @@
+"""Alpaca trading and market-data client (SPEC §5).
+
+Orders are parsed by `AlpacaOrder.from_api`, the project's one order parser; other responses by the
+models of `trading_automation.clients.models`. Errors are the classes of
+`trading_automation.clients.errors`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+import structlog
+from pydantic import ValidationError
+
+from trading_automation import __version__
+from trading_automation.clients.errors import (
+    REQUEST_ID_HEADER,
+    ApiError,
+    NotFoundError,
+    OrderOutcomeUnknownError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnexpectedResponseError,
+    ValidationRefusedError,
+)
+from trading_automation.clients.http import (
+    HeaderAuth,
+    JsonHttp,
+    PooledClient,
+    RequestOutcomeUnknown,
+    RetryPolicy,
+    Timeouts,
+)
+from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.config import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
+from trading_automation.domain.decimals import fit_decimal
+from trading_automation.domain.orders import AlpacaOrder
+from trading_automation.domain.timestamps import require_aware_utc
+from trading_automation.errors import ConfigurationError, InvalidValueError
+
+if TYPE_CHECKING:
+    from trading_automation.config import Settings
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_DATA_BASE_URL = "https://data.alpaca.markets"
+KEY_ID_HEADER = "APCA-API-KEY-ID"
+SECRET_KEY_HEADER = "APCA-API-SECRET-KEY"  # noqa: S105 - a header name, not a secret
+MAX_CLIENT_ORDER_ID_LENGTH = 128
+MAX_LIST_LIMIT = 500
+
+OrderStatusFilter = Literal["open", "closed", "all"]
+Direction = Literal["asc", "desc"]
+
+_M = TypeVar("_M", Clock, CalendarDay, Account, Position, LatestTrade)
+
+_TRADING = "alpaca"
+_DATA = "alpaca-data"
+
+
+class AlpacaClient(PooledClient):
+    """Alpaca's trading API (clock, calendar, orders, account, positions) and its latest-trade
+    market-data endpoint, over one pool of connections.
+
+    With `paper=True` (the default) a base URL other than the paper endpoint or a local sandbox is
+    refused, whatever the settings said.
+    """
+
+    def __init__(
+        self,
+        *,
+        key_id: str,
+        secret_key: str,
+        base_url: str = PAPER_ALPACA_BASE_URL,
+        data_base_url: str = DEFAULT_DATA_BASE_URL,
+        paper: bool = True,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        data_feed: str | None = "iex",
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if paper and not is_paper_alpaca_url(base_url):
+            raise ConfigurationError(
+                [
+                    f"ALPACA_BASE_URL: {base_url} is not the paper endpoint "
+                    f"({PAPER_ALPACA_BASE_URL}) or a local sandbox, and paper trading is on; "
+                    "refusing to build a client that could trade a live account"
+                ]
+            )
+        if not key_id or not secret_key:
+            raise InvalidValueError("key_id/secret_key", "both Alpaca keys are required")
+        self.base_url = base_url.rstrip("/")
+        self.data_base_url = data_base_url.rstrip("/")
+        self.paper = paper
+        self.data_feed = data_feed
+        self.retry = retry or RetryPolicy()
+        self._http = JsonHttp(
+            service=_TRADING,
+            auth=HeaderAuth({KEY_ID_HEADER: key_id, SECRET_KEY_HEADER: secret_key}),
+            timeouts=timeouts or Timeouts(),
+            retry=self.retry,
+            user_agent=f"trading-automation/{__version__}",
+            sleep=sleep,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> AlpacaClient:
+        """A client configured by ALPACA_* and HTTP_* settings; keyword overrides win."""
+        missing = [
+            name
+            for name, value in (
+                ("ALPACA_KEY_ID", settings.alpaca_key_id),
+                ("ALPACA_SECRET_KEY", settings.alpaca_secret_key),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ConfigurationError([f"{name}: required to call Alpaca" for name in missing])
+        assert settings.alpaca_key_id is not None
+        assert settings.alpaca_secret_key is not None
+        options: dict[str, Any] = {
+            "key_id": settings.alpaca_key_id.get_secret_value(),
+            "secret_key": settings.alpaca_secret_key.get_secret_value(),
+            "base_url": settings.alpaca_base_url,
+            "data_base_url": settings.alpaca_data_base_url,
+            "paper": settings.paper_trading,
+            "timeouts": Timeouts.from_settings(settings),
+            "retry": RetryPolicy.from_settings(settings),
+        }
+        return cls(**(options | overrides))
+
+    def __repr__(self) -> str:
+        return (
+            f"AlpacaClient(base_url={self.base_url!r}, data_base_url={self.data_base_url!r}, "
+            f"paper={self.paper})"
+        )
+
+    # --- market calendar ---------------------------------------------------------------------
+
+    def clock(self) -> Clock:
+        """The broker's time, whether the market is open, and the next open and close."""
+        return self._model(Clock, self._get("/v2/clock"), "/v2/clock")
+
+    def calendar(self, start: date, end: date) -> list[CalendarDay]:
+        """Trading days from `start` to `end` inclusive (holidays are absent, half days close
+        early)."""
+        if end < start:
+            raise InvalidValueError("end", f"{end} is before start {start}")
+        path = "/v2/calendar"
+        body = self._get(path, params={"start": start.isoformat(), "end": end.isoformat()})
+        return [self._model(CalendarDay, item, path) for item in self._array(body, path)]
+
+    # --- orders ------------------------------------------------------------------------------
+
+    def submit_order(
+        self,
+        *,
+        symbol: str,
+        client_order_id: str,
+        notional: Decimal | int | str | None = None,
+        qty: Decimal | int | str | None = None,
+    ) -> AlpacaOrder:
+        """Place a market DAY buy for `notional` dollars or `qty` shares; return the order.
+
+        The order is never sent twice blindly. When the outcome of the POST is unknown (timeout,
+        dropped connection, 5xx, unreadable answer), the order is looked up by `client_order_id`
+        (a retried GET) and returned if it exists; only when Alpaca says it does not (404) is it
+        sent again. Sending again is safe because Alpaca refuses a second order with the same
+        `client_order_id` (422), so at most one order can ever be accepted for it; that 422
+        resolves to the existing order too.
+
+        Besides the order, the outcomes are: a refusal (`ValidationRefusedError`,
+        `InsufficientBuyingPowerError`, `AuthenticationError`: nothing placed);
+        `ServiceUnavailableError` or `RateLimitedError` when no request can have placed it; and
+        `OrderOutcomeUnknownError` when one may have and the lookup could not tell.
+        """
+        payload = _order_payload(symbol, client_order_id, notional, qty)
+        path = "/v2/orders"
+        last_reason = ""  # set once an earlier submission's outcome was unknown
+        for submission in range(1, self.retry.max_attempts + 1):
+            try:
+                response = self._http.request(
+                    "POST", self.base_url + path, path=path, body=payload, idempotent=False
+                )
+                return self._order_from(response, path)
+            except ValidationRefusedError as error:
+                if not _is_duplicate_client_order_id(error):
+                    raise
+                log.info("order_already_exists", client_order_id=client_order_id)
+                try:
+                    return self._existing_order(payload, cause=error)
+                except (ServiceUnavailableError, RateLimitedError) as lookup_error:
+                    raise self._outcome_unknown(
+                        payload, f"already placed, but the lookup failed: {lookup_error}"
+                    ) from lookup_error
+            except (ServiceUnavailableError, RateLimitedError) as error:
+                # Surely not placed by this request; but an earlier one may have been.
+                if last_reason:
+                    raise self._outcome_unknown(
+                        payload, f"{last_reason}; then resending failed: {error}"
+                    ) from error
+                raise
+            except RequestOutcomeUnknown as unknown:
+                last_reason = unknown.reason
+                log.warning(
+                    "order_outcome_unknown",
+                    client_order_id=client_order_id,
+                    symbol=payload["symbol"],
+                    submission=submission,
+                    reason=unknown.reason,
+                )
+            try:
+                return self._existing_order(payload)
+            except NotFoundError:
+                log.warning(
+                    "order_not_placed",
+                    client_order_id=client_order_id,
+                    submission=submission,
+                    will_resend=submission < self.retry.max_attempts,
+                )
+            except ValidationRefusedError:
+                raise  # the client_order_id belongs to another order: ours was not placed
+            except ApiError as lookup_error:
+                raise self._outcome_unknown(
+                    payload, f"{last_reason}; then the lookup failed: {lookup_error}"
+                ) from lookup_error
+        raise self._outcome_unknown(
+            payload,
+            f"{self.retry.max_attempts} submissions without an answer ({last_reason}); "
+            "not found by client_order_id yet",
+        )
+
+    def get_order(self, order_id: str) -> AlpacaOrder:
+        """The order with Alpaca's `id`."""
+        path = f"/v2/orders/{quote(_required(order_id, 'order_id'), safe='')}"
+        return self._order(self._get(path), path)
+
+    def get_order_by_client_order_id(self, client_order_id: str) -> AlpacaOrder:
+        """The order placed with `client_order_id`; `NotFoundError` when there is none."""
+        path = "/v2/orders:by_client_order_id"
+        body = self._get(
+            path, params={"client_order_id": _required(client_order_id, "client_order_id")}
+        )
+        return self._order(body, path)
+
+    def list_orders(
+        self,
+        *,
+        status: OrderStatusFilter = "open",
+        after: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        direction: Direction | None = None,
+        symbols: Iterable[str] | None = None,
+        side: Literal["buy", "sell"] | None = None,
+        nested: bool | None = None,
+    ) -> list[AlpacaOrder]:
+        """One page of orders, like the API: `status` open/closed/all, submitted strictly between
+        `after` and `until`, at most `limit` (≤ 500), newest first unless `direction="asc"`."""
+        if status not in ("open", "closed", "all"):
+            raise InvalidValueError("status", f"expected open, closed or all, got {status!r}")
+        params: dict[str, str] = {"status": status}
+        if after is not None:
+            params["after"] = _iso_utc(after, "after")
+        if until is not None:
+            params["until"] = _iso_utc(until, "until")
+        if limit is not None:
+            if not 1 <= limit <= MAX_LIST_LIMIT:
+                raise InvalidValueError("limit", f"must be 1 to {MAX_LIST_LIMIT}, got {limit}")
+            params["limit"] = str(limit)
+        if direction is not None:
+            if direction not in ("asc", "desc"):
+                raise InvalidValueError("direction", f"expected asc or desc, got {direction!r}")
+            params["direction"] = direction
+        if symbols is not None:
+            names = [_symbol(name) for name in symbols]
+            if names:
+                params["symbols"] = ",".join(names)
+        if side is not None:
+            params["side"] = side
+        if nested is not None:
+            params["nested"] = "true" if nested else "false"
+        path = "/v2/orders"
+        return [self._order(item, path) for item in self._array(self._get(path, params), path)]
+
+    # --- market data, account, positions -----------------------------------------------------
+
+    def latest_trade(self, symbol: str) -> LatestTrade:
+        """The latest trade of `symbol` (market-data API), price as an exact Decimal."""
+        path = f"/v2/stocks/{quote(_symbol(symbol), safe='.')}/trades/latest"
+        params = {"feed": self.data_feed} if self.data_feed else None
+        response = self._http.request(
+            "GET", self.data_base_url + path, path=path, service=_DATA, params=params
+        )
+        body = self._http.json(response, path=path, service=_DATA)
+        return self._model(LatestTrade, body, path, service=_DATA, response=response)
+
+    def account(self) -> Account:
+        """The account's balances."""
+        return self._model(Account, self._get("/v2/account"), "/v2/account")
+
+    def positions(self) -> list[Position]:
+        """Every open position."""
+        path = "/v2/positions"
+        return [self._model(Position, item, path) for item in self._array(self._get(path), path)]
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = self._http.request("GET", self.base_url + path, path=path, params=params)
+        return self._http.json(response, path=path)
+
+    def _array(self, body: Any, path: str) -> list[Any]:
+        if not isinstance(body, list):
+            raise UnexpectedResponseError(
+                f"expected a JSON array, got {_kind(body)}",
+                service=_TRADING,
+                method="GET",
+                path=path,
+            )
+        return body
+
+    def _model(
+        self,
+        model: type[_M],
+        body: Any,
+        path: str,
+        *,
+        service: str = _TRADING,
+        response: httpx.Response | None = None,
+    ) -> _M:
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError(
+                f"expected a JSON object for {model.__name__}, got {_kind(body)}",
+                service=service,
+                method="GET",
+                path=path,
+            )
+        try:
+            return model.model_validate(body)
+        except ValidationError as error:
+            raise UnexpectedResponseError(
+                f"unreadable {model.__name__}: {_first_problem(error)}",
+                service=service,
+                method="GET",
+                path=path,
+                request_id=response.headers.get(REQUEST_ID_HEADER) if response else None,
+            ) from None
+
+    def _order(self, body: Any, path: str, method: str = "GET") -> AlpacaOrder:
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError(
+                f"expected an order object, got {_kind(body)}",
+                service=_TRADING,
+                method=method,
+                path=path,
+            )
+        try:
+            return AlpacaOrder.from_api(body)
+        except ValidationError as error:
+            raise UnexpectedResponseError(
+                f"unreadable order: {_first_problem(error)}",
+                service=_TRADING,
+                method=method,
+                path=path,
+            ) from None
+
+    def _order_from(self, response: httpx.Response, path: str) -> AlpacaOrder:
+        # The order was accepted (2xx) but an unreadable answer leaves its details unknown.
+        try:
+            return self._order(self._http.json(response, path=path), path, method="POST")
+        except UnexpectedResponseError as error:
+            raise RequestOutcomeUnknown(f"unreadable answer: {error.summary}") from error
+
+    def _existing_order(
+        self, payload: Mapping[str, str], *, cause: ApiError | None = None
+    ) -> AlpacaOrder:
+        order = self.get_order_by_client_order_id(payload["client_order_id"])
+        if order.symbol.upper() != payload["symbol"] or (order.side or "buy").lower() != "buy":
+            raise ValidationRefusedError(
+                f"client_order_id {payload['client_order_id']!r} already belongs to a "
+                f"{order.side} order for {order.symbol} (id {order.id}), not this "
+                f"{payload['symbol']} buy",
+                service=_TRADING,
+                method="POST",
+                path="/v2/orders",
+                status_code=cause.status_code if cause else None,
+                code=cause.code if cause else None,
+                api_message=cause.api_message if cause else None,
+                request_id=cause.request_id if cause else None,
+            )
+        return order
+
+    def _outcome_unknown(self, payload: Mapping[str, str], reason: str) -> OrderOutcomeUnknownError:
+        error = OrderOutcomeUnknownError(
+            f"outcome of order {payload['client_order_id']!r} ({payload['symbol']}) unknown: "
+            f"{reason}",
+            service=_TRADING,
+            method="POST",
+            path="/v2/orders",
+        )
+        error.client_order_id = payload["client_order_id"]
+        return error
+
+
+def _order_payload(
+    symbol: str,
+    client_order_id: str,
+    notional: Decimal | int | str | None,
+    qty: Decimal | int | str | None,
+) -> dict[str, str]:
+    if (notional is None) == (qty is None):
+        raise InvalidValueError("notional/qty", "give exactly one of notional or qty")
+    cid = _required(client_order_id, "client_order_id")
+    if len(cid) > MAX_CLIENT_ORDER_ID_LENGTH:
+        raise InvalidValueError(
+            "client_order_id", f"at most {MAX_CLIENT_ORDER_ID_LENGTH} characters, got {len(cid)}"
+        )
+    payload = {
+        "symbol": _symbol(symbol),
+        "side": "buy",
+        "type": "market",
+        "time_in_force": "day",
+        "client_order_id": cid,
+    }
+    if notional is not None:
+        amount = fit_decimal(
+            notional,
+            field="notional",
+            precision=18,
+            scale=2,
+            minimum=Decimal(0),
+            minimum_exclusive=True,
+        )
+        payload["notional"] = _plain(amount)
+    else:
+        shares = fit_decimal(
+            qty, field="qty", precision=27, scale=9, minimum=Decimal(0), minimum_exclusive=True
+        )
+        payload["qty"] = _plain(shares)
+    return payload
+
+
+def _plain(value: Decimal) -> str:
+    # Decimal strings are exact on the wire; "1000", not "1000.00" or "1E+3".
+    return format(value.normalize(), "f")
+
+
+def _required(value: str, field: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise InvalidValueError(field, "must not be empty")
+    return text
+
+
+def _symbol(value: str) -> str:
+    return _required(value, "symbol").upper()
+
+
+def _iso_utc(value: datetime, field: str) -> str:
+    return require_aware_utc(value, field=field).isoformat().replace("+00:00", "Z")
+
+
+def _is_duplicate_client_order_id(error: ValidationRefusedError) -> bool:
+    message = (error.api_message or "").lower()
+    return "client_order_id" in message and ("unique" in message or "already" in message)
+
+
+def _kind(body: Any) -> str:
+    if body is None:
+        return "an empty body"
+    if isinstance(body, dict):
+        return "an object"
+    if isinstance(body, list):
+        return "an array"
+    return type(body).__name__
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first.get("loc", ())) or "body"
+    return f"{location}: {first.get('msg', 'invalid')}"
