@@ -124,3 +124,43 @@ def status(app: AppContext) -> None:
     from trading_automation.db import migrate
 
     print_status(migrate.status(_alembic(app)))
+
+
+@db.command()
+@click.option("--reset", is_flag=True, help="Empty every table first.")
+@click.option("--yes", is_flag=True, help="Allow --reset on a database that is not local.")
+@pass_app
+def seed(app: AppContext, reset: bool, yes: bool) -> None:
+    """Load the demo state (fixture week of Juneteenth 2024); running it twice changes nothing."""
+    from trading_automation.cli.reports import print_overview
+    from trading_automation.config import mask_url
+    from trading_automation.db import seed as demo_data
+
+    settings = app.settings
+    if reset and not yes and not is_disposable(settings.database_url):
+        raise click.UsageError(
+            f"refusing to empty {mask_url(settings.database_url)}: it is not SQLite or local; "
+            "pass --yes to empty it anyway"
+        )
+    with app.database.transaction() as uow:
+        if reset:
+            demo_data.reset(uow)
+        report = demo_data.seed(uow)
+    click.echo(
+        f"seeded {mask_url(settings.database_url)}: {report.feed_new} new feed records, "
+        f"{report.trades_new} new trades, {report.runs_new} new job runs\n"
+    )
+    print_overview(app.database)
+
+
+def is_disposable(url: str) -> bool:
+    """True for SQLite and for PostgreSQL on this machine (loopback or a local socket)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return True
+    host = parsed.host or parsed.query.get("host")
+    if isinstance(host, tuple):
+        host = host[0] if host else None
+    return host is None or host.startswith("/") or host in {"localhost", "127.0.0.1", "::1"}

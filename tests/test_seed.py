@@ -1,0 +1,155 @@
+"""`db seed`: a realistic demo state through the repositories, the same however often it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import make_settings
+from tests.test_cli import run_cli
+from trading_automation.cli.db_commands import is_disposable
+from trading_automation.db import (
+    CongressTradeFeed,
+    Database,
+    IngestCheckpoint,
+    JobRun,
+    JobStatus,
+    Trade,
+    TradeStatus,
+)
+from trading_automation.db.models import Base
+from trading_automation.db.seed import reset, seed
+
+
+def _snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, as plain values, in a stable order."""
+    with database.transaction(readonly=True) as uow:
+        snapshot = {}
+        for table in Base.metadata.sorted_tables:
+            rows = uow.session.execute(select(table)).all()
+            snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
+        return snapshot
+
+
+def test_seeding_twice_leaves_exactly_the_same_state(database: Database) -> None:
+    with database.transaction() as uow:
+        first = seed(uow)
+    after_first = _snapshot(database)
+    with database.transaction() as uow:
+        second = seed(uow)
+
+    assert _snapshot(database) == after_first
+    assert first.trades_new > 0
+    assert first.feed_new > 0
+    assert first.runs_new == 3
+    assert (second.feed_new, second.trades_new, second.runs_new) == (0, 0, 0)
+
+
+def test_the_seed_has_trades_in_every_status_and_a_whole_share_fallback(
+    database: Database,
+) -> None:
+    with database.transaction() as uow:
+        report = seed(uow)
+
+    with database.transaction(readonly=True) as uow:
+        trades = list(uow.session.scalars(select(Trade)))
+        runs = {run.trading_date_et.isoformat(): run for run in uow.job_runs.list_recent()}
+        checkpoints = list(uow.session.scalars(select(IngestCheckpoint)))
+        malformed = uow.feed.page(malformed=True, limit=100).items
+
+    assert all(count > 0 for count in report.statuses.values()), report.statuses
+    assert {trade.status for trade in trades} == set(TradeStatus)
+    fallback = [t for t in trades if t.qty_submitted is not None]
+    assert fallback
+    assert all(t.notional_submitted is None for t in fallback)
+    assert any(t.status is TradeStatus.FILLED for t in fallback)
+    zero_shares = [t for t in trades if t.symbol == "BRK.A"]
+    assert zero_shares[0].status is TradeStatus.SKIPPED
+    assert "more than TRADE_NOTIONAL_USD" in (zero_shares[0].status_reason or "")
+    assert {run.status for run in runs.values()} == {JobStatus.SUCCESS, JobStatus.FAILED}
+    assert runs["2024-06-17"].summary_json is not None
+    assert runs["2024-06-17"].summary_json["errors"]
+    assert {c.trading_date_et.isoformat() for c in checkpoints} == {"2024-06-18", "2024-06-20"}
+    assert len(malformed) >= 4
+    assert all(trade.congress_trade_feed_id is not None for trade in trades)
+
+
+def test_reset_empties_every_table(database: Database) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+
+    with database.transaction() as uow:
+        reset(uow)
+
+    assert all(rows == [] for rows in _snapshot(database).values())
+
+
+def test_the_seed_command_prints_a_summary_and_is_repeatable(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": migrated_url}
+    try:
+        first = run_cli("db", "seed", env=env, cwd=tmp_path)
+        second = run_cli("db", "seed", env=env, cwd=tmp_path)
+    finally:
+        database = Database.from_settings(make_settings(migrated_url))
+        with database.transaction() as uow:
+            reset(uow)
+        database.dispose()
+
+    assert first.returncode == 0, first.stderr
+    assert "trades by status" in first.stdout
+    assert "recent job runs" in first.stdout
+    assert "ingest checkpoints" in first.stdout
+    assert "2024-06-17   FAILED" in first.stdout
+    assert "0 new feed records, 0 new trades, 0 new job runs" in second.stdout
+
+
+def test_reset_of_a_remote_database_needs_yes(tmp_path: Path) -> None:
+    result = run_cli(
+        "db",
+        "seed",
+        "--reset",
+        env={"DATABASE_URL": "postgresql://app:secret-pw@db.example.com/app"},
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert "refusing to empty" in result.stderr
+    assert "--yes" in result.stderr
+    assert "secret-pw" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "disposable"),
+    [
+        ("sqlite:///x.db", True),
+        ("postgresql+psycopg://u@localhost/db", True),
+        ("postgresql+psycopg://u@127.0.0.1:5432/db", True),
+        ("postgresql+psycopg://u@/db?host=/var/run/postgresql", True),
+        ("postgresql+psycopg://u@db.example.com/db", False),
+        ("postgresql+psycopg://u@10.0.0.5/db", False),
+    ],
+)
+def test_only_sqlite_and_local_databases_count_as_disposable(url: str, disposable: bool) -> None:
+    assert is_disposable(url) is disposable
+
+
+def test_reset_on_a_local_database_runs_without_yes(
+    make_empty_url: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = make_empty_url("sqlite")
+    run_cli("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path)
+
+    result = run_cli("db", "seed", "--reset", env={"DATABASE_URL": url}, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    database = Database.from_settings(make_settings(url))
+    with database.transaction(readonly=True) as uow:
+        assert uow.session.query(CongressTradeFeed).count() > 0
+        assert uow.session.query(JobRun).count() == 3
+    database.dispose()
