@@ -179,10 +179,19 @@ def test_unreachable_database_is_one_clear_line_with_the_password_masked(tmp_pat
     assert "cli-secret-pw" not in result.stderr
 
 
-def test_demo_migrates_the_embedded_database_and_prints_its_state(tmp_path: Path) -> None:
+def test_demo_buys_the_fixture_filings_once_and_says_where_the_database_is(
+    tmp_path: Path,
+) -> None:
     result = run_cli("demo", cwd=tmp_path)
 
+    database_file = tmp_path / "demo-data" / "trading_automation.db"
     assert result.returncode == 0, result.stderr
-    assert "revision  0001 (head 0001, up to date)" in result.stdout
-    assert (tmp_path / "demo-data" / "trading_automation.db").exists()
-    assert f"database file: {tmp_path / 'demo-data' / 'trading_automation.db'}" in result.stdout
+    assert database_file.exists()
+    assert f"database file: {database_file}" in result.stdout
+    assert "the broker holds 11 orders" in result.stdout
+    assert "second run: 0 new orders; the broker still holds 11 orders" in result.stdout
+    kkr = next(line for line in result.stdout.splitlines() if line.startswith("KKR"))
+    brka = next(line for line in result.stdout.splitlines() if line.startswith("BRK.A"))
+    assert "FILLED" in kkr
+    assert "9 shares" in kkr
+    assert "SKIPPED" in brka

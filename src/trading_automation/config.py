@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -119,6 +120,10 @@ class Settings(BaseSettings):
     daily_max_filings: int | None = Field(default=None, ge=0)
     per_ticker_daily_max: int | None = Field(default=None, ge=0)
 
+    # The open-job
+    open_job_poll_s: float = Field(default=60.0, ge=0, le=3600)
+    job_lease_s: float = Field(default=300.0, ge=10)
+
     log_level: LogLevel = "INFO"
 
     @field_validator("database_url", "direct_database_url")
@@ -158,6 +163,11 @@ class Settings(BaseSettings):
                 yield name, mask_url(value)
             else:
                 yield name, value
+
+    @property
+    def job_lease(self) -> timedelta:
+        """How long a run stays held without a heartbeat before another run may take it over."""
+        return timedelta(seconds=self.job_lease_s)
 
     @property
     def migration_database_url(self) -> str:

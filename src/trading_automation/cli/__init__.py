@@ -58,10 +58,13 @@ def _register() -> None:
     from trading_automation.cli.db_commands import db
     from trading_automation.cli.demo_command import demo
     from trading_automation.cli.sandbox_command import sandbox
+    from trading_automation.cli.worker_commands import open_job, reconcile
 
     cli.add_command(config)
     cli.add_command(db)
     cli.add_command(demo)
+    cli.add_command(open_job)
+    cli.add_command(reconcile)
     cli.add_command(sandbox)
 
 

@@ -1,12 +1,11 @@
-"""`trading-automation demo`: the offline demonstration on an embedded SQLite database."""
+"""`trading-automation demo`: the offline demonstration (the project's main job)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
-
-from trading_automation.cli.context import AppContext, pass_app
 
 DEFAULT_DEMO_DIR = Path("demo-data")
 
@@ -18,18 +17,19 @@ DEFAULT_DEMO_DIR = Path("demo-data")
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_DEMO_DIR,
     show_default=True,
-    help="Where the demo's SQLite database is kept.",
+    help="Where the demo's SQLite database is written (replaced on each run).",
 )
-@pass_app
-def demo(app: AppContext, directory: Path) -> None:
-    """Migrate the embedded demo database and show its state (no credentials, no network)."""
-    from trading_automation.cli.reports import print_status
-    from trading_automation.db import migrate
+def demo(directory: Path) -> None:
+    """Run the open-job against the local sandbox on an embedded database, twice.
 
-    directory.mkdir(parents=True, exist_ok=True)
-    database_file = (directory / "trading_automation.db").resolve()
-    url = f"sqlite:///{database_file}"
-    config = migrate.alembic_config(app.settings, url=url)
-    migrate.upgrade(config)
-    print_status(migrate.status(config))
-    click.echo(f"\ndatabase file: {database_file}")
+    No credentials and no network beyond 127.0.0.1.
+    """
+    from trading_automation.demo import run_demo
+    from trading_automation.logs import configure_logging
+
+    configure_logging("WARNING")
+    result = run_demo(directory, echo=click.echo)
+    click.echo(f"\ndatabase file: {result.database_file}")
+    ok = result.first.exit_code == 0 and result.second.exit_code == 0
+    ok = ok and result.broker_orders_after_first == result.broker_orders_after_second
+    sys.exit(0 if ok else 1)

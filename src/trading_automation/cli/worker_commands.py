@@ -1,0 +1,169 @@
+"""`trading-automation open-job` and `trading-automation reconcile`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from trading_automation.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from trading_automation.clients import AlpacaClient, QuiverClient
+    from trading_automation.config import Settings
+    from trading_automation.worker.summary import RunSummary
+
+
+@contextmanager
+def broker_clients(
+    settings: Settings, *, quiver: bool = True
+) -> Iterator[tuple[AlpacaClient, QuiverClient | None]]:
+    """Alpaca (and Quiver) clients from settings; every missing key is reported at once."""
+    from trading_automation.clients import AlpacaClient, QuiverClient
+    from trading_automation.errors import ConfigurationError
+
+    problems: list[str] = []
+    alpaca = quiver_client = None
+    try:
+        alpaca = AlpacaClient.from_settings(settings)
+    except ConfigurationError as error:
+        problems.extend(error.problems)
+    if quiver:
+        try:
+            quiver_client = QuiverClient.from_settings(settings)
+        except ConfigurationError as error:
+            problems.extend(error.problems)
+    try:
+        if problems:
+            raise ConfigurationError(problems)
+        assert alpaca is not None
+        yield alpaca, quiver_client
+    finally:
+        for client in (alpaca, quiver_client):
+            if client is not None:
+                client.close()
+
+
+@click.command("open-job")
+@click.option("--dry-run", is_flag=True, help="Collect and decide, but write and send nothing.")
+@click.option(
+    "--date",
+    "requested",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Run this trading day now (backfill or QA), whatever the time.",
+)
+@click.option("--force", is_flag=True, help="Run a day that already succeeded again.")
+@pass_app
+def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: bool) -> None:
+    """The daily run at the market open: collect new BUY filings and buy each one.
+
+    Exit status: 0 when the run succeeded (or had nothing to do), 1 when it failed or any order
+    failed, 2 on bad configuration or arguments.
+    """
+    from trading_automation.worker.open_job import OpenJob, OpenJobOptions
+
+    settings = app.settings
+    options = OpenJobOptions(
+        dry_run=dry_run,
+        requested_date=requested.date() if requested else None,
+        force=force,
+        poll_budget_s=settings.open_job_poll_s,
+        lease=settings.job_lease,
+    )
+    with broker_clients(settings) as (alpaca, quiver):
+        assert quiver is not None
+        job = OpenJob(
+            settings=settings, database=app.database, alpaca=alpaca, quiver=quiver, echo=click.echo
+        )
+        result = job.run(options)
+    if result.summary is not None:
+        print_run_summary(result.summary)
+    sys.exit(result.exit_code)
+
+
+def print_run_summary(summary: RunSummary) -> None:
+    """The per-window and per-outcome counts of a run, as tables."""
+    from trading_automation.cli.tables import render_table
+
+    click.echo()
+    click.echo(
+        render_table(
+            ["quiver day", "fetched", "new", "duplicates", "malformed", "non-BUY", "BUY", "error"],
+            [
+                (
+                    window.day,
+                    window.fetched,
+                    window.stored,
+                    window.duplicates,
+                    window.malformed,
+                    window.non_buy,
+                    window.buys,
+                    window.error or "",
+                )
+                for window in summary.windows
+            ],
+        )
+    )
+    orders = summary.orders
+    rows: list[tuple[str, int]] = [
+        ("BUY filings collected", orders.candidates),
+        ("already traded", orders.already_traded),
+        ("resumed after a crash", orders.resumed),
+        ("orders submitted", orders.submitted),
+        ("  of which whole-share fallback", orders.fallback),
+        ("filled", orders.filled),
+        ("partially filled", orders.partially_filled),
+        ("still open after polling", orders.open_after_polling),
+        ("failed", orders.failed),
+        ("not sent (broker unavailable)", orders.not_sent),
+    ]
+    rows += [(f"skipped: {guard}", count) for guard, count in sorted(orders.skipped.items())]
+    click.echo()
+    click.echo(render_table(["outcome", "count"], rows))
+    for error in summary.errors:
+        click.echo(f"error: {error}", err=True)
+
+
+@click.command()
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The New York date to judge stale intents by (default: the broker's today).",
+)
+@pass_app
+def reconcile(app: AppContext, today: datetime | None) -> None:
+    """Bring every open trade up to date from Alpaca and print what changed."""
+    from trading_automation.cli.tables import render_table
+    from trading_automation.domain.timestamps import NEW_YORK
+    from trading_automation.worker.reconcile import Reconciler, ReconcileReport
+
+    with broker_clients(app.settings, quiver=False) as (alpaca, _):
+        day: date = today.date() if today else alpaca.clock().timestamp.astimezone(NEW_YORK).date()
+        reconciler = Reconciler(app.database, alpaca)
+        report = ReconcileReport()
+        reconciler.settle_unsent(today=day, report=report)
+        reconciler.round(report)
+    if report.changes:
+        click.echo(
+            render_table(
+                ["client order id", "symbol", "was", "now", "filled qty"],
+                [
+                    (c.client_order_id, c.symbol, c.before.value, c.after.value, c.filled_qty)
+                    for c in report.changes
+                ],
+            )
+        )
+    else:
+        click.echo("no trade changed")
+    click.echo(
+        f"\n{len(report.changes)} changed, {report.still_open} still open, "
+        f"{len(report.not_sent)} recorded today but not sent yet (the open-job sends them), "
+        f"{len(report.abandoned)} old intents marked FAILED"
+    )
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    sys.exit(1 if report.errors else 0)

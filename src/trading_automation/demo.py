@@ -1,0 +1,120 @@
+"""The offline demonstration: the open-job against the local sandbox, on an embedded SQLite file.
+
+No credentials and no network beyond 127.0.0.1: the sandbox serves the fixture week of Juneteenth
+2024 and an in-memory paper account; the job runs for the fixture trading day (2024-06-20), then
+once more with --force to show that no filing is ever bought twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from trading_automation import fixtures
+from trading_automation.cli.tables import render_table
+from trading_automation.db import CongressTradeFeed, Database, Trade
+from trading_automation.db.migrate import alembic_config, upgrade
+from trading_automation.sandbox import OrderScript, Sandbox
+from trading_automation.worker.open_job import OpenJob, OpenJobOptions, OpenJobResult
+
+DEMO_DATABASE = "trading_automation.db"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo did, for the caller to report."""
+
+    database_file: Path
+    first: OpenJobResult
+    second: OpenJobResult
+    broker_orders_after_first: int
+    broker_orders_after_second: int
+
+
+def fresh_database_file(directory: Path) -> Path:
+    """The demo database path in `directory`, with any previous demo database removed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    database_file = (directory / DEMO_DATABASE).resolve()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database_file}{suffix}").unlink(missing_ok=True)
+    return database_file
+
+
+def run_demo(directory: Path, *, echo: Callable[[str], None]) -> DemoResult:
+    """Run the demo in `directory`, printing as it goes."""
+    database_file = fresh_database_file(directory)
+    with Sandbox(script=OrderScript(fill_after_polls=1)) as sandbox:
+        settings = sandbox.settings(
+            database_url=f"sqlite:///{database_file}",
+            trading_enabled=True,
+            trade_notional_usd=Decimal("1000"),
+            daily_max_filings=None,
+            per_ticker_daily_max=None,
+            log_level="WARNING",
+        )
+        upgrade(alembic_config(settings))
+        database = Database.from_settings(settings)
+        try:
+            echo(
+                f"sandbox broker at {sandbox.alpaca.url}, Quiver at {sandbox.quiver.base_url}; "
+                f"market clock {sandbox.broker.now():%Y-%m-%d %H:%M} UTC "
+                f"(09:30 in New York on {fixtures.DEMO_TRADING_DAY})\n"
+            )
+            with sandbox.alpaca_client() as alpaca, sandbox.quiver_client() as quiver:
+                job = OpenJob(
+                    settings=settings, database=database, alpaca=alpaca, quiver=quiver, echo=echo
+                )
+                first = job.run(OpenJobOptions(poll_budget_s=15))
+                after_first = sandbox.broker.accepted_count
+                echo("")
+                echo(trades_table(database))
+                echo(f"\nthe broker holds {after_first} orders\n")
+                echo("running the open-job again (--force) for the same day:")
+                rerun = OpenJob(
+                    settings=settings, database=database, alpaca=alpaca, quiver=quiver, echo=echo
+                )
+                second = rerun.run(OpenJobOptions(force=True, poll_budget_s=2))
+                after_second = sandbox.broker.accepted_count
+            echo(
+                f"second run: {second.summary.orders.submitted if second.summary else 0} new "
+                f"orders; the broker still holds {after_second} orders"
+            )
+        finally:
+            database.dispose()
+    return DemoResult(database_file, first, second, after_first, after_second)
+
+
+def trades_table(database: Database) -> str:
+    """Every trade with the filing behind it: symbol, member, status, amount, fill price."""
+    with database.transaction(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(Trade, CongressTradeFeed.member_name)
+            .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
+            .order_by(Trade.created_at, Trade.id)
+        ).all()
+    return render_table(
+        ["symbol", "member", "status", "notional / qty", "fill price", "reason"],
+        [
+            (
+                trade.symbol,
+                member or "",
+                trade.status.value,
+                _amount(trade),
+                f"${trade.filled_avg_price.normalize():,}" if trade.filled_avg_price else "",
+                (trade.status_reason or "")[:60],
+            )
+            for trade, member in rows
+        ],
+    )
+
+
+def _amount(trade: Trade) -> str:
+    if trade.notional_submitted is not None:
+        return f"${trade.notional_submitted:,}"
+    if trade.qty_submitted is not None:
+        return f"{trade.qty_submitted.normalize()} shares"
+    return ""

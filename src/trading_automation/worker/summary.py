@@ -1,0 +1,68 @@
+"""The run summary stored in `job_run.summary_json` and printed at the end of a run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass
+class WindowSummary:
+    """What one day of Quiver data held."""
+
+    day: date
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    non_buy: int = 0
+    buys: int = 0
+    error: str | None = None
+
+
+@dataclass
+class OrderSummary:
+    """What happened to the filings of the run, by outcome."""
+
+    candidates: int = 0
+    already_traded: int = 0
+    resumed: int = 0
+    submitted: int = 0
+    fallback: int = 0
+    filled: int = 0
+    partially_filled: int = 0
+    open_after_polling: int = 0
+    canceled_or_expired: int = 0
+    rejected: int = 0
+    failed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    not_sent: int = 0
+
+
+@dataclass
+class RunSummary:
+    """Everything a run did, as stored with the job run (no secrets: messages are redacted)."""
+
+    trading_date: date
+    attempt: int = 1
+    dry_run: bool = False
+    windows: list[WindowSummary] = field(default_factory=list)
+    orders: OrderSummary = field(default_factory=OrderSummary)
+    checkpoint: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the run itself failed (a step errored), not just an order."""
+        return bool(self.errors)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: dates as ISO text, the skipped counter as a plain mapping."""
+        data = asdict(self)
+        data["trading_date"] = self.trading_date.isoformat()
+        for window in data["windows"]:
+            window["day"] = window["day"].isoformat()
+        data["orders"]["skipped"] = dict(sorted(self.orders.skipped.items()))
+        return data
