@@ -64,6 +64,7 @@ def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: 
     Exit status: 0 when the run succeeded (or had nothing to do), 1 when it failed or any order
     failed, 2 on bad configuration or arguments.
     """
+    from trading_automation.errors import InvalidValueError
     from trading_automation.worker.open_job import OpenJob, OpenJobOptions
 
     settings = app.settings
@@ -79,7 +80,12 @@ def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: 
         job = OpenJob(
             settings=settings, database=app.database, alpaca=alpaca, quiver=quiver, echo=click.echo
         )
-        result = job.run(options)
+        try:
+            result = job.run(options)
+        except InvalidValueError as error:
+            if error.field != "--date":
+                raise
+            raise click.BadParameter(error.problem, param_hint="'--date'") from None
     if result.summary is not None:
         print_run_summary(result.summary)
     sys.exit(result.exit_code)
@@ -124,6 +130,11 @@ def print_run_summary(summary: RunSummary) -> None:
     rows += [(f"skipped: {guard}", count) for guard, count in sorted(orders.skipped.items())]
     click.echo()
     click.echo(render_table(["outcome", "count"], rows))
+    if summary.account:
+        click.echo(
+            f"\naccount after the run: cash ${summary.account.get('cash', '?')}, "
+            f"buying power ${summary.account.get('buying_power', '?')}"
+        )
     for error in summary.errors:
         click.echo(f"error: {error}", err=True)
 

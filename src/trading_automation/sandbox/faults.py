@@ -18,7 +18,7 @@ once an order was accepted, to the answer of its `POST /v2/orders`: the outcome-
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 FaultKind = Literal[
@@ -133,9 +133,13 @@ class FaultPlan:
         self._faults: list[Fault] = []
 
     def add(self, *faults: Fault) -> None:
-        """Script faults; they apply in the order added."""
+        """Script faults; they apply in the order added.
+
+        The plan keeps copies: counting uses never changes the caller's `Fault` objects, so one
+        can be scripted again (on another server, or in another test).
+        """
         with self._lock:
-            self._faults.extend(faults)
+            self._faults.extend(replace(fault) for fault in faults)
 
     def clear(self) -> None:
         """Remove every scripted fault."""

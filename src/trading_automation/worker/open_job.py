@@ -223,6 +223,7 @@ class OpenJob:
             )
             summary.errors.extend(reconcile_report.errors)
             self._count_outcomes(summary)
+            summary.account = self._account_snapshot()
             if newest_filed is not None:
                 with self.database.transaction() as uow:
                     mark = uow.checkpoints.advance(
@@ -547,6 +548,20 @@ class OpenJob:
                 orders.rejected += 1
             if status in (TradeStatus.ACCEPTED, TradeStatus.PARTIALLY_FILLED):
                 orders.open_after_polling += 1
+
+    def _account_snapshot(self) -> dict[str, str] | None:
+        """Cash and buying power after the run, so the summary shows what is left to trade."""
+        try:
+            account = self.alpaca.account()
+        except ApiError as error:
+            log.warning("account_unavailable", error=str(error))
+            return None
+        fields = {
+            "cash": account.cash,
+            "buying_power": account.buying_power,
+            "equity": account.equity,
+        }
+        return {name: str(value) for name, value in fields.items() if value is not None}
 
     # -- dry run -----------------------------------------------------------------------------
 

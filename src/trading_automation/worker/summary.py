@@ -51,6 +51,7 @@ class RunSummary:
     windows: list[WindowSummary] = field(default_factory=list)
     orders: OrderSummary = field(default_factory=OrderSummary)
     checkpoint: str | None = None
+    account: dict[str, str] | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
