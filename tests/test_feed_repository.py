@@ -36,7 +36,6 @@ def test_storing_a_batch_reports_new_and_duplicate_records(database: Database) -
 
     assert (first.received, first.new, first.duplicates) == (2, 2, 0)
     assert (again.received, again.new, again.duplicates) == (2, 0, 2)
-    assert again.new_ids == ()
     assert len(_all(database)) == 2
 
 
@@ -49,13 +48,27 @@ def test_identical_records_within_one_batch_are_stored_once(database: Database) 
     assert len(_all(database)) == 2
 
 
-def test_large_batches_are_stored_in_pages(database: Database) -> None:
-    records = [quiver_record(Ticker="AAPL", Comments=f"lot {n}") for n in range(2345)]
+def test_large_batches_are_stored_whole_and_deduplicated(database: Database) -> None:
+    records: list[Any] = [quiver_record(Ticker="AAPL", Comments=f"lot {n}") for n in range(2343)]
+    records += [quiver_record(Ticker=None, Comments="no ticker"), ["not", "an", "object"]]
 
     result = _store(database, records)
+    again = _store(database, [*records[:1000], quiver_record(Comments="one more")])
 
-    assert result.new == 2345
-    assert len(result.new_ids) == len(set(result.new_ids)) == 2345
+    stored = _all(database)
+    assert (result.new, result.duplicates) == (2345, 0)
+    assert (again.new, again.duplicates) == (1, 1000)
+    assert len(stored) == 2346
+    assert len({row.id for row in stored}) == 2346
+    odd = [row for row in stored if row.problems]
+    assert sorted(str(row.raw_json) for row in odd if not isinstance(row.raw_json, dict)) == [
+        "['not', 'an', 'object']"
+    ]
+    assert any(row.problems == ["missing ticker"] for row in odd)
+    by_comment = {r.raw_json["Comments"]: r for r in stored if isinstance(r.raw_json, dict)}
+    assert by_comment["lot 17"].raw_json == records[17]
+    assert by_comment["lot 17"].ticker == "AAPL"
+    assert by_comment["lot 17"].ingested_at.tzinfo is not None
 
 
 def test_records_are_normalised(database: Database) -> None:
@@ -146,7 +159,7 @@ def test_malformed_records_are_stored_flagged_and_whole(
     result = _store(database, [record])
 
     [stored] = _all(database)
-    assert result.malformed == 1
+    assert result.new == 1
     assert stored.problems is not None
     assert problem in stored.problems
     assert stored.source_hash is None
@@ -158,7 +171,7 @@ def test_a_record_that_is_not_an_object_is_kept_too(database: Database) -> None:
     result = _store(database, ["garbage", 42])
 
     stored = _all(database)
-    assert result.malformed == 2
+    assert result.new == 2
     assert sorted(str(row.raw_json) for row in stored) == ["42", "garbage"]
     assert all(row.problems and "not a JSON object" in row.problems[0] for row in stored)
 
@@ -179,18 +192,14 @@ def test_missing_fields_are_tolerated(database: Database) -> None:
     assert stored.trade_date is None
 
 
-def test_store_counts_malformed_and_non_buy_records(database: Database) -> None:
-    result = _store(
-        database,
-        [
-            quiver_record(Transaction="Purchase"),
-            quiver_record(Transaction="Sale"),
-            quiver_record(Transaction="Exchange"),
-            quiver_record(Ticker=None),
-        ],
-    )
+def test_a_large_batch_of_duplicates_adds_nothing_and_counts_each(database: Database) -> None:
+    records = [quiver_record(Comments=f"dup {n}") for n in range(600)]
+    _store(database, records[:400])
 
-    assert (result.malformed, result.non_buy) == (1, 2)
+    result = _store(database, [*records, records[0], records[500]])
+
+    assert (result.received, result.new, result.duplicates) == (602, 200, 402)
+    assert len(_all(database)) == 600
 
 
 def _page_tickers(page: Any) -> list[str | None]:

@@ -131,8 +131,8 @@ def _seed_run(
                 "fetched": stored.received,
                 "stored": stored.new,
                 "duplicates": stored.duplicates,
-                "malformed": stored.malformed,
-                "non_buy": stored.non_buy,
+                "malformed": sum(1 for filing in filings if filing.malformed),
+                "non_buy": sum(1 for f in filings if not f.malformed and not f.is_tradable_buy),
             }
         )
         for filing in filings:

@@ -50,7 +50,12 @@ def canonical_json(value: Any) -> str:
 
 def row_hash(raw: Any) -> str:
     """SHA-256 hex of the raw record's canonical JSON (SPEC §4)."""
-    return hashlib.sha256(canonical_json(raw).encode("utf-8")).hexdigest()
+    return digest(canonical_json(raw))
+
+
+def digest(canonical: str) -> str:
+    """SHA-256 hex of a record's canonical JSON text (its `row_hash`)."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def source_hash(
@@ -113,6 +118,7 @@ class NormalizedFiling:
     """A raw record with its normalised fields and keys, ready to store."""
 
     raw: Any
+    canonical: str
     row_hash: str
     source_hash: str | None
     ticker: str | None
@@ -142,13 +148,18 @@ def _text(record: Mapping[str, Any], key: str) -> str | None:
     return text or None
 
 
-def normalize_record(raw: Any) -> NormalizedFiling:
-    """Normalise one raw Quiver record (SPEC §2); problems are listed, never raised."""
-    digest = row_hash(raw)
+def normalize_record(raw: Any, *, canonical: str | None = None) -> NormalizedFiling:
+    """Normalise one raw Quiver record (SPEC §2); problems are listed, never raised.
+
+    `canonical` is the record's canonical JSON when the caller already made it.
+    """
+    canonical = canonical_json(raw) if canonical is None else canonical
+    hashed = digest(canonical)
     if not isinstance(raw, Mapping):
         return NormalizedFiling(
             raw=raw,
-            row_hash=digest,
+            canonical=canonical,
+            row_hash=hashed,
             source_hash=None,
             ticker=None,
             member_name=None,
@@ -192,7 +203,8 @@ def normalize_record(raw: Any) -> NormalizedFiling:
         digest_key = source_hash(member_name, ticker, filing_date, transaction)
     return NormalizedFiling(
         raw=raw,
-        row_hash=digest,
+        canonical=canonical,
+        row_hash=hashed,
         source_hash=digest_key,
         ticker=ticker,
         member_name=member_name,

@@ -1,0 +1,1 @@
+"""Benchmarks of the data layer, each measured against a baseline in the same run (`make bench`)."""
