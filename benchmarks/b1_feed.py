@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import uuid
@@ -17,8 +16,17 @@ from benchmarks.common import Figure, libpq, median_time, migrated, scratch_post
 from trading_automation.db import Database
 from trading_automation.domain.filings import normalize_record
 
-NAMES = ["Nancy Pelosi", "Ro Khanna", "Zoë Lofgren", "Michael T. McCaul", "Tommy Tuberville",
-         "Nydia M. Velázquez", "Josh Gottheimer", "Debbie Wasserman Schultz", "Dan Crenshaw"]
+NAMES = [
+    "Nancy Pelosi",
+    "Ro Khanna",
+    "Zoë Lofgren",
+    "Michael T. McCaul",
+    "Tommy Tuberville",
+    "Nydia M. Velázquez",
+    "Josh Gottheimer",
+    "Debbie Wasserman Schultz",
+    "Dan Crenshaw",
+]
 TICKERS = ["AAPL", "MSFT", "AMZN", "NVDA", "GOOGL", "META", "TSLA", "JPM", "UNH", "KKR", "BRK.B"]
 TRANSACTIONS = ["Purchase", "Sale", "Sale (Partial)", "Sale (Full)", "Exchange"]
 
@@ -68,8 +76,20 @@ def _repository_store(database: Database, batch: list[dict[str, Any]]) -> None:
         uow.feed.store(batch)
 
 
-COLUMNS = ("id", "row_hash", "source_hash", "ticker", "member_name", "transaction", "trade_date",
-           "filing_date", "party", "raw_json", "problems", "ingested_at")
+COLUMNS = (
+    "id",
+    "row_hash",
+    "source_hash",
+    "ticker",
+    "member_name",
+    "transaction",
+    "trade_date",
+    "filing_date",
+    "party",
+    "raw_json",
+    "problems",
+    "ingested_at",
+)
 
 
 def _copy_rows(batch: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -103,9 +123,7 @@ def _copy_baseline(url: str, rows: list[tuple[Any, ...]]) -> None:
             "CREATE TEMP TABLE feed_load (LIKE congress_trade_feed INCLUDING DEFAULTS)"
             " ON COMMIT DROP"
         )
-        with connection.cursor().copy(
-            f"COPY feed_load ({', '.join(COLUMNS)}) FROM STDIN"
-        ) as copy:
+        with connection.cursor().copy(f"COPY feed_load ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         connection.execute(
@@ -122,6 +140,7 @@ def run(workdir: Path, *, count: int = 100_000, repeat: int = 3) -> list[Figure]
         database = migrated(url)
         rows = _copy_rows(batch)
         for label, prepare in (("empty table", True), ("all duplicates", False)):
+
             def setup_repo(prepare: bool = prepare) -> None:
                 _truncate(database)
                 if not prepare:
@@ -132,21 +151,22 @@ def run(workdir: Path, *, count: int = 100_000, repeat: int = 3) -> list[Figure]
                 if not prepare:
                     _copy_baseline(url, rows)
 
-            repo_s, _ = median_time(lambda: _repository_store(database, batch), repeat=repeat,
-                                    setup=setup_repo)
-            base_s, _ = median_time(lambda: _copy_baseline(url, rows), repeat=repeat,
-                                    setup=setup_base)
+            repo_s, _ = median_time(
+                lambda: _repository_store(database, batch), repeat=repeat, setup=setup_repo
+            )
+            base_s, _ = median_time(
+                lambda: _copy_baseline(url, rows), repeat=repeat, setup=setup_base
+            )
             ratio = (count / repo_s) / (count / base_s)
             figures.append(
                 Figure(
                     id="B1",
-                    what=f"PostgreSQL: store {count:,} records via the feed repository "
-                         f"({label})",
+                    what=f"PostgreSQL: store {count:,} records via the feed repository ({label})",
                     value=count / repo_s,
                     unit="rows/s",
                     baseline=count / base_s,
                     baseline_what="COPY into a temp table + INSERT … SELECT … ON CONFLICT DO "
-                                  "NOTHING (raw psycopg, hashes precomputed)",
+                    "NOTHING (raw psycopg, hashes precomputed)",
                     ratio=ratio,
                     target="≥ 0.5× (goal 0.8×)",
                     holds=ratio >= 0.5,
@@ -156,17 +176,23 @@ def run(workdir: Path, *, count: int = 100_000, repeat: int = 3) -> list[Figure]
     with scratch_sqlite(workdir) as url:
         database = migrated(url)
         for label, prepare in (("empty table", True), ("all duplicates", False)):
+
             def setup_lite(prepare: bool = prepare) -> None:
                 _truncate(database)
                 if not prepare:
                     _repository_store(database, batch)
 
-            lite_s, _ = median_time(lambda: _repository_store(database, batch), repeat=repeat,
-                                    setup=setup_lite)
+            lite_s, _ = median_time(
+                lambda: _repository_store(database, batch), repeat=repeat, setup=setup_lite
+            )
             figures.append(
-                Figure(id="B1", what=f"SQLite: store {count:,} records via the feed repository "
-                                     f"({label})",
-                       value=count / lite_s, unit="rows/s", target="reported alongside")
+                Figure(
+                    id="B1",
+                    what=f"SQLite: store {count:,} records via the feed repository ({label})",
+                    value=count / lite_s,
+                    unit="rows/s",
+                    target="reported alongside",
+                )
             )
         database.dispose()
     return figures

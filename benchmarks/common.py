@@ -38,8 +38,9 @@ class Figure:
     notes: list[str] = field(default_factory=list)
 
 
-def median_time(action: Callable[[], Any], *, repeat: int, setup: Callable[[], Any] | None = None
-                ) -> tuple[float, list[float]]:
+def median_time(
+    action: Callable[[], Any], *, repeat: int, setup: Callable[[], Any] | None = None
+) -> tuple[float, list[float]]:
     """Median seconds of `action` over `repeat` runs (each after `setup`, untimed)."""
     samples = []
     for _ in range(repeat):

@@ -90,6 +90,52 @@ def test_transaction_mode_has_no_client_pool_and_no_prepared_statements(
     assert _timeout_in_transaction(engine) == "3456ms"
 
 
+def test_a_pooled_connection_dropped_while_idle_is_replaced_transparently(
+    engines: list[Engine], postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from trading_automation.db import engine as engine_module
+
+    engine = _engine(engines, postgres_url, database_pool_mode="direct", db_pool_size=1)
+    with engine.connect() as connection:
+        first_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (first_pid,))
+    monkeypatch.setattr(engine_module, "IDLE_PING_AFTER_S", 0.0)
+
+    with engine.connect() as connection:
+        second_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    assert second_pid != first_pid
+
+
+def test_a_connection_reused_at_once_is_not_pinged(
+    engines: list[Engine], postgres_url: str
+) -> None:
+    from sqlalchemy import event
+
+    engine = _engine(engines, postgres_url, database_pool_mode="direct", db_pool_size=1)
+    statements: list[str] = []
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    pings: list[int] = []
+    original = engine.dialect.do_ping
+
+    def counting_ping(dbapi_connection: object) -> bool:
+        pings.append(1)
+        return bool(original(dbapi_connection))
+
+    engine.dialect.do_ping = counting_ping  # type: ignore[method-assign]
+    for _ in range(5):
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 2"))
+
+    assert pings == []
+    assert len(statements) == 5
+
+
 def test_direct_mode_prepares_repeated_statements(engines: list[Engine], postgres_url: str) -> None:
     # The contrast that makes the transaction-mode test meaningful.
     engine = _engine(engines, postgres_url, database_pool_mode="direct")

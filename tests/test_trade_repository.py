@@ -72,6 +72,31 @@ def test_repeated_intent_returns_the_existing_trade(database: Database) -> None:
     assert count == 1
 
 
+def test_an_intent_stopped_by_a_guardrail_is_recorded_skipped_in_one_step(
+    database: Database,
+) -> None:
+    with database.transaction() as uow:
+        result = uow.trades.record_intent(
+            source_hash=source_hash("capped"), symbol="AAPL", skip_reason=" cap reached "
+        )
+
+    stored = _reload(database, result.trade)
+    assert result.created is True
+    assert (stored.status, stored.status_reason) == (TradeStatus.SKIPPED, "cap reached")
+
+
+def test_a_skip_reason_never_touches_an_existing_trade(database: Database) -> None:
+    key = source_hash("traded before")
+    with database.transaction() as uow:
+        uow.trades.record_intent(source_hash=key, symbol="AAPL")
+
+    with database.transaction() as uow:
+        again = uow.trades.record_intent(source_hash=key, symbol="AAPL", skip_reason="cap")
+
+    assert again.created is False
+    assert _reload(database, again.trade).status is TradeStatus.NEW
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

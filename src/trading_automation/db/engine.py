@@ -2,7 +2,8 @@
 
 Pool modes (DATABASE_POOL_MODE):
 
-- `direct`: the application talks to PostgreSQL itself; a client-side pool with pre-ping.
+- `direct`: the application talks to PostgreSQL itself; a client-side pool whose connections are
+  pinged before reuse after 30 s idle.
 - `session`: behind PgBouncer in session pooling; a client-side pool, and settings applied with
   `SET` on each new server session because PgBouncer refuses the `options` startup parameter.
 - `transaction`: behind PgBouncer in transaction pooling; no client pool (PgBouncer is the pool),
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from trading_automation.config import mask_url
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from trading_automation.config import Settings
 
 READONLY_OPTION = "trading_automation_readonly"
+IDLE_PING_AFTER_S = 30.0
 SECRET_PARAMETER_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "key_id")
 
 _sql_log = structlog.get_logger("trading_automation.sql")
@@ -108,7 +111,6 @@ def _postgresql_engine(target: URL, settings: Settings, *, for_migrations: bool)
             "pool_size": settings.db_pool_size,
             "max_overflow": settings.db_max_overflow,
             "pool_timeout": settings.db_pool_timeout_s,
-            "pool_pre_ping": True,
             "pool_recycle": 1800,
         }
     if mode == "transaction":
@@ -124,6 +126,9 @@ def _postgresql_engine(target: URL, settings: Settings, *, for_migrations: bool)
         json_serializer=json_dumps,
         **pool_args,
     )
+    if pool_args.get("poolclass") is not NullPool:
+        _ping_idle_connections(engine)
+
     if mode == "session" and timeout_ms:
 
         @event.listens_for(engine, "connect")
@@ -139,6 +144,31 @@ def _postgresql_engine(target: URL, settings: Settings, *, for_migrations: bool)
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
 
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle long enough to have been
+    dropped (by the server, a pooler or a firewall); a broken one is replaced transparently.
+
+    A ping on every checkout would cost a round trip per transaction, and a busy worker reuses its
+    connection many times a second.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_AFTER_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError(
+                f"pooled connection was dropped while idle: {error}"
+            ) from error
 
 
 def _sqlite_engine(target: URL, settings: Settings, *, for_migrations: bool) -> Engine:

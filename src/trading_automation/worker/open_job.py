@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+HEARTBEAT_EVERY_S = 10.0
 EXIT_OK = 0
 EXIT_FAILED = 1
 
@@ -95,6 +96,8 @@ class LeaseLostError(TradingAutomationError):
     """Another worker took this run over (this one stopped heartbeating in time); this worker
     stopped. Check for long pauses (suspended host, slow broker) and the job lease."""
 
+    MESSAGE = "another worker took over this run; stopping"
+
 
 @dataclass(frozen=True)
 class OpenJobOptions:
@@ -120,13 +123,15 @@ class OpenJobResult:
 
 
 @dataclass
-class _Candidate:
+class Candidate:
+    """A BUY filing to trade: the normalised record, its key and its symbol."""
+
     filing: NormalizedFiling
     source_hash: str
     symbol: str
 
 
-class _RunClock:
+class RunClock:
     """The broker's time at the start of the run, advanced by the local monotonic clock.
 
     Every timestamp the run writes comes from here, so trades, caps and checkpoints agree with
@@ -168,13 +173,15 @@ class OpenJob:
         self._lines: list[str] = []
         self._echo = echo
         self._touched: set[uuid.UUID] = set()
+        self._feed_ids: dict[str, uuid.UUID] = {}
+        self._last_heartbeat = float("-inf")
 
     # -- entry point -------------------------------------------------------------------------
 
     def run(self, options: OpenJobOptions) -> OpenJobResult:
         """Run the job once; never raises for broker or data problems (they fail the run)."""
         broker_now = self.alpaca.clock().timestamp
-        clock = _RunClock(broker_now, self.monotonic)
+        clock = RunClock(broker_now, self.monotonic)
         anchor = options.requested_date or broker_now.astimezone(NEW_YORK).date()
         sessions = self.alpaca.calendar(anchor - CALENDAR_LOOKBACK, anchor)
         gate = decide_gate(broker_now, sessions, requested=options.requested_date)
@@ -196,7 +203,7 @@ class OpenJob:
         self,
         summary: RunSummary,
         days: list[date],
-        clock: _RunClock,
+        clock: RunClock,
         options: OpenJobOptions,
     ) -> OpenJobResult:
         claim = self._claim(summary.trading_date, clock, options)
@@ -224,6 +231,7 @@ class OpenJob:
             summary.errors.extend(reconcile_report.errors)
             self._count_outcomes(summary)
             summary.account = self._account_snapshot()
+            self._heartbeat(run_id, clock, force=True)
             if newest_filed is not None:
                 with self.database.transaction() as uow:
                     mark = uow.checkpoints.advance(
@@ -241,12 +249,14 @@ class OpenJob:
             summary.errors.append(f"interrupted: {type(error).__name__}")
             self._finish(run_id, summary, clock)
             raise
-        self._finish(run_id, summary, clock)
+        if not self._finish(run_id, summary, clock):
+            self._say(f"stopped: {LeaseLostError.MESSAGE}")
+            return self._result(EXIT_FAILED, summary)
         failed_orders = summary.orders.failed > 0
         code = EXIT_FAILED if summary.failed or failed_orders else EXIT_OK
         return self._result(code, summary)
 
-    def _claim(self, day: date, clock: _RunClock, options: OpenJobOptions) -> ClaimResult:
+    def _claim(self, day: date, clock: RunClock, options: OpenJobOptions) -> ClaimResult:
         with self.database.transaction(readonly=True) as uow:
             existing = uow.job_runs.get(JobType.OPEN_JOB, day)
         dead = (
@@ -281,34 +291,43 @@ class OpenJob:
             self._say(f"nothing to do: the open-job for {day} {messages[result.outcome]}")
         return result
 
-    def _heartbeat(self, run_id: uuid.UUID, clock: _RunClock) -> None:
+    def _heartbeat(self, run_id: uuid.UUID, clock: RunClock, *, force: bool = False) -> None:
+        """Renew the lease (at most every HEARTBEAT_EVERY_S); stop if another run took it."""
+        if not force and self.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY_S:
+            return
+        self._last_heartbeat = self.monotonic()
         with self.database.transaction() as uow:
             alive = uow.job_runs.heartbeat(run_id, owner=self.owner, now=clock.now())
         if not alive:
-            raise LeaseLostError("another worker took over this run; stopping")
+            raise LeaseLostError(LeaseLostError.MESSAGE)
 
-    def _finish(self, run_id: uuid.UUID, summary: RunSummary, clock: _RunClock) -> None:
+    def _finish(self, run_id: uuid.UUID, summary: RunSummary, clock: RunClock) -> bool:
+        """Store the run's end; False when another worker holds the run by now."""
         status = JobStatus.FAILED if summary.failed else JobStatus.SUCCESS
         with self.database.transaction() as uow:
-            uow.job_runs.finish(
+            finished = uow.job_runs.finish(
                 run_id,
                 owner=self.owner,
                 status=status,
                 summary=self.redactor.redact(summary.to_json()),
                 now=clock.now(),
             )
+        if not finished:
+            log.error("lease_lost", trading_date=summary.trading_date.isoformat())
+            return False
         log.info(
             "run_finished",
             trading_date=summary.trading_date.isoformat(),
             status=status.value,
             errors=len(summary.errors),
         )
+        return True
 
     # -- collect -----------------------------------------------------------------------------
 
     def _collect(
-        self, days: list[date], summary: RunSummary, clock: _RunClock, *, store: bool
-    ) -> tuple[list[_Candidate], datetime | None]:
+        self, days: list[date], summary: RunSummary, clock: RunClock, *, store: bool
+    ) -> tuple[list[Candidate], datetime | None]:
         """Fetch every day, store every record, and return the BUY filings in filing order."""
         ordered: list[tuple[date, int, int, NormalizedFiling]] = []
         newest: datetime | None = None
@@ -347,13 +366,13 @@ class OpenJob:
             if filing.source_hash in seen:
                 continue
             seen.add(filing.source_hash)
-            candidates.append(_Candidate(filing, filing.source_hash, filing.ticker))
+            candidates.append(Candidate(filing, filing.source_hash, filing.ticker))
         return candidates, newest
 
     # -- execute -----------------------------------------------------------------------------
 
     def _resume(
-        self, summary: RunSummary, clock: _RunClock, report: ReconcileReport, run_id: uuid.UUID
+        self, summary: RunSummary, clock: RunClock, report: ReconcileReport, run_id: uuid.UUID
     ) -> None:
         """Finish what a killed run left: orders placed but not recorded are found by client
         order id; today's intents that never reached the broker are sent now."""
@@ -372,49 +391,63 @@ class OpenJob:
             self._heartbeat(run_id, clock)
 
     def _execute(
-        self, candidates: list[_Candidate], summary: RunSummary, clock: _RunClock, run_id: uuid.UUID
+        self, candidates: list[Candidate], summary: RunSummary, clock: RunClock, run_id: uuid.UUID
     ) -> None:
         summary.orders.candidates = len(candidates)
+        with self.database.transaction(readonly=True) as uow:
+            self._feed_ids = uow.feed.ids_by_source_hash(c.source_hash for c in candidates)
         for candidate in candidates:
-            trade = self._record_intent(candidate, summary, clock)
+            trade = self.record_intent(candidate, summary, clock)
             if trade is not None:
                 self._submit(trade, summary)
             self._heartbeat(run_id, clock)
 
-    def _record_intent(
-        self, candidate: _Candidate, summary: RunSummary, clock: _RunClock
+    def record_intent(
+        self, candidate: Candidate, summary: RunSummary, clock: RunClock
     ) -> Trade | None:
-        """Check the guardrails and record the trade, atomically; None when nothing to send."""
+        """Check the guardrails and record the trade in one transaction; None when there is
+        nothing to send (already traded, or skipped by a guardrail)."""
         now = clock.now()
         day = now.astimezone(NEW_YORK).date()
         with self.database.transaction() as uow:
-            uow.trades.lock_daily_caps(day)
-            if uow.trades.by_source_hash(candidate.source_hash) is not None:
-                summary.orders.already_traded += 1
-                return None
-            guard = self._guard(uow, candidate.symbol, day)
-            feed_ids = uow.feed.ids_by_source_hash([candidate.source_hash])
-            trade = uow.trades.record_intent(
+            guard = None
+            if self._caps_apply():
+                uow.trades.lock_daily_caps(day)
+                guard = self._guard(uow, candidate.symbol, day)
+            elif not self.settings.trading_enabled:
+                guard = guard_decision(
+                    self.settings, candidate.symbol, day, placed_today=0, placed_symbol_today=0
+                )
+            result = uow.trades.record_intent(
                 source_hash=candidate.source_hash,
                 symbol=candidate.symbol,
-                congress_trade_feed_id=feed_ids.get(candidate.source_hash),
+                congress_trade_feed_id=self._feed_ids.get(candidate.source_hash),
+                skip_reason=guard[1] if guard else None,
                 now=now,
-            ).trade
-            self._touched.add(trade.id)
-            if guard is not None:
-                code, reason = guard
-                uow.trades.mark_skipped(trade, reason, now=now)
-                summary.orders.skipped[code] += 1
-                log.info(
-                    "order_skipped",
-                    symbol=candidate.symbol,
-                    guard=code,
-                    reason=reason,
-                    client_order_id=trade.client_order_id,
-                )
-                return None
+            )
+            trade = result.trade
+        if not result.created:
+            summary.orders.already_traded += 1
+            return None
+        self._touched.add(trade.id)
+        if guard is not None:
+            summary.orders.skipped[guard[0]] += 1
+            log.info(
+                "order_skipped",
+                symbol=candidate.symbol,
+                guard=guard[0],
+                reason=guard[1],
+                client_order_id=trade.client_order_id,
+            )
+            return None
         log.info("trade_intent", symbol=candidate.symbol, client_order_id=trade.client_order_id)
         return trade
+
+    def _caps_apply(self) -> bool:
+        settings = self.settings
+        return settings.trading_enabled and (
+            settings.daily_max_filings is not None or settings.per_ticker_daily_max is not None
+        )
 
     def _guard(self, uow: UnitOfWork, symbol: str, day: date) -> tuple[str, str] | None:
         settings = self.settings
@@ -461,10 +494,7 @@ class OpenJob:
             # `reconcile` looks it up by client order id; nothing more is sent this run.
             summary.orders.not_sent += 1
             raise _BrokerUnavailable(str(error)) from error
-        with self.database.transaction() as uow:
-            current = uow.trades.get(trade.id)
-            assert current is not None
-            uow.trades.apply_order(current, order)
+        self.record_order(trade, order)
         summary.orders.submitted += 1
         log.info(
             "order_submitted",
@@ -475,6 +505,11 @@ class OpenJob:
             notional=str(order.notional) if order.notional else None,
             qty=str(order.qty) if order.qty else None,
         )
+
+    def record_order(self, trade: Trade, order: AlpacaOrder) -> None:
+        """Store the broker's answer to an order: the trade's first acknowledgement."""
+        with self.database.transaction() as uow:
+            uow.trades.apply_order(trade, order)
 
     def _fallback(
         self, trade: Trade, summary: RunSummary, refusal: ValidationRefusedError
@@ -517,13 +552,11 @@ class OpenJob:
 
     def _mark(self, trade: Trade, status: TradeStatus, reason: str) -> None:
         with self.database.transaction() as uow:
-            current = uow.trades.get(trade.id)
-            assert current is not None
             text = self.redactor.redact(reason)
             if status is TradeStatus.FAILED:
-                uow.trades.mark_failed(current, text)
+                uow.trades.mark_failed(trade, text)
             else:
-                uow.trades.mark_skipped(current, text)
+                uow.trades.mark_skipped(trade, text)
         log.info(
             "order_" + status.value.lower(),
             symbol=trade.symbol,
@@ -565,7 +598,7 @@ class OpenJob:
 
     # -- dry run -----------------------------------------------------------------------------
 
-    def _dry_run(self, summary: RunSummary, days: list[date], clock: _RunClock) -> OpenJobResult:
+    def _dry_run(self, summary: RunSummary, days: list[date], clock: RunClock) -> OpenJobResult:
         """Collect and decide as a real run would; write nothing, send nothing."""
         self._say(f"dry run for {summary.trading_date}: collecting {days[0]} .. {days[-1]}")
         candidates, _ = self._collect(days, summary, clock, store=False)

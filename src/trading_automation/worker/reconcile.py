@@ -141,16 +141,15 @@ class Reconciler:
         still_open = 0
         with self.database.transaction() as uow:
             for stale, order in pairs:
-                trade = uow.trades.get(stale.id)
-                if trade is None:
-                    continue
+                # apply_order validates everything before it changes the row, so a refused
+                # order leaves the transaction clean for the others (no savepoint needed).
                 try:
-                    with uow.savepoint():
-                        result = uow.trades.apply_order(trade, order)
+                    result = uow.trades.apply_order(stale, order)
                 except InvalidValueError as error:
-                    report.errors.append(f"{trade.client_order_id}: {error}")
+                    report.errors.append(f"{stale.client_order_id}: {error}")
                     still_open += 1
                     continue
+                trade = result.trade
                 if result.changed:
                     report.changes.append(
                         Change(
@@ -189,9 +188,8 @@ class Reconciler:
             recorded_on = trade.created_at.astimezone(NEW_YORK).date()
             if recorded_on < today:
                 with self.database.transaction() as uow:
-                    current = uow.trades.get(trade.id)
-                    if current is not None and uow.trades.mark_failed(
-                        current,
+                    if uow.trades.mark_failed(
+                        trade,
                         f"no order was ever placed for this filing (recorded {recorded_on}); "
                         "too late to buy it now",
                     ):

@@ -118,16 +118,19 @@ class TradeRepository:
         source_hash: str,
         symbol: str,
         congress_trade_feed_id: uuid.UUID | None = None,
+        skip_reason: str | None = None,
         now: datetime | None = None,
     ) -> IntentResult:
         """Record that a filing is about to be traded, once: the NEW row with its client order id.
 
-        Idempotent by `source_hash`: a repeated call (or a concurrent one) returns the existing
-        row with `created=False`. The unique index decides, so two writers cannot both create it.
+        With `skip_reason` the row is recorded SKIPPED instead (a guardrail stopped it), in the
+        same single statement. Idempotent by `source_hash`: a repeated or concurrent call returns
+        the existing row, untouched, with `created=False`; the unique index decides.
         """
         if not isinstance(source_hash, str) or not is_source_hash(source_hash):
             raise InvalidValueError("source_hash", "expected a lower-case SHA-256 hex digest")
         when = require_aware_utc(now, field="now") if now else utcnow()
+        reason = None if skip_reason is None else _reason(skip_reason)
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
@@ -141,20 +144,27 @@ class TradeRepository:
                 side=OrderSide.BUY,
                 order_type=OrderType.MARKET,
                 time_in_force=TimeInForce.DAY,
-                status=TradeStatus.NEW,
+                status=TradeStatus.NEW if reason is None else TradeStatus.SKIPPED,
+                status_reason=reason,
                 created_at=when,
                 updated_at=when,
             )
-            .on_conflict_do_nothing(index_elements=["source_hash"])
-            .returning(Trade.id)
+            # No conflict target: the client order id is derived from the source hash, and a
+            # concurrent insert may collide on either unique index first. Both mean "exists".
+            .on_conflict_do_nothing()
+            .returning(Trade)
         )
-        created_id = self.session.execute(statement).scalar_one_or_none()
-        trade = self.session.scalars(
+        created = self.session.scalars(
+            statement, execution_options={"populate_existing": True}
+        ).one_or_none()
+        if created is not None:
+            return IntentResult(trade=created, created=True)
+        existing = self.session.scalars(
             select(Trade)
             .where(Trade.source_hash == source_hash)
             .execution_options(populate_existing=True)
         ).one()
-        return IntentResult(trade=trade, created=created_id is not None)
+        return IntentResult(trade=existing, created=False)
 
     def apply_order(self, trade: Trade, order: AlpacaOrder | Mapping[str, Any]) -> ApplyResult:
         """Bring a trade up to date with an Alpaca order object, monotonically.
@@ -170,7 +180,7 @@ class TradeRepository:
                 f"order {parsed.id} belongs to {parsed.client_order_id!r}, "
                 f"not to trade {trade.client_order_id!r}",
             )
-        self._lock(trade)
+        trade = self._locked(trade)
         previous = trade.status
         if trade.alpaca_order_id is not None and trade.alpaca_order_id != parsed.id:
             raise InvalidValueError(
@@ -223,7 +233,7 @@ class TradeRepository:
 
     def _finish(self, trade: Trade, status: TradeStatus, reason: str, now: datetime | None) -> bool:
         text = _reason(reason)
-        self._lock(trade)
+        trade = self._locked(trade)
         if trade.status.is_terminal:
             return False
         if trade.alpaca_order_id is not None:
@@ -256,10 +266,13 @@ class TradeRepository:
             )
             self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
-    def _lock(self, trade: Trade) -> None:
-        """Re-read the row under a row lock so concurrent updaters apply one after the other."""
-        self.session.flush()
-        self.session.refresh(trade, with_for_update=True)
+    def _locked(self, trade: Trade) -> Trade:
+        """The trade's row, read afresh under a row lock (one SELECT … FOR UPDATE), so concurrent
+        updaters apply one after the other. Works for a trade loaded in another session too."""
+        locked = self.session.get(Trade, trade.id, with_for_update=True, populate_existing=True)
+        if locked is None:
+            raise InvalidValueError("trade", f"trade {trade.id} does not exist")
+        return locked
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -360,14 +373,22 @@ class TradeRepository:
         """
         check_page_size(limit)
         position = Cursor.decode(cursor) if cursor else None
-        query = self._filtered(symbol, status, created_from, created_to)
         backwards = position is not None and position.direction == "prev"
-        key = tuple_(Trade.created_at, Trade.id)
+        query = self._filtered(symbol, status, created_from, created_to)
         if position is not None:
             if not isinstance(position.key, datetime):
                 raise InvalidValueError("cursor", "not a cursor of the trades listing")
-            mark = tuple_(position.key, position.id)
-            query = query.where(key > mark if backwards else key < mark)
+            mark = require_aware_utc(position.key, field="cursor")
+            # One bound per side on created_at: SQLite ranges its index scan on a single upper
+            # (or lower) bound, so the cursor's replaces the filter's whenever it is tighter.
+            if backwards and (created_from is None or require_aware_utc(created_from) <= mark):
+                query = self._filtered(symbol, status, None, created_to)
+                query = query.where(Trade.created_at >= mark)
+            elif not backwards and (created_to is None or require_aware_utc(created_to) > mark):
+                query = self._filtered(symbol, status, created_from, None)
+                query = query.where(Trade.created_at <= mark)
+            key, row = tuple_(Trade.created_at, Trade.id), tuple_(mark, position.id)
+            query = query.where(key > row if backwards else key < row)
         order = (
             (Trade.created_at.asc(), Trade.id.asc())
             if backwards

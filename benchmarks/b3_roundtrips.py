@@ -1,0 +1,145 @@
+"""B3: database work per trade in the worker (intent, submitted, fill), in round trips."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+
+from benchmarks.common import Figure, migrated, scratch_postgres, scratch_sqlite
+from trading_automation.db import Database
+from trading_automation.domain.filings import normalize_record
+from trading_automation.domain.orders import AlpacaOrder
+from trading_automation.worker.open_job import Candidate, OpenJob, RunClock
+from trading_automation.worker.reconcile import Reconciler, ReconcileReport
+from trading_automation.worker.summary import RunSummary
+
+OPEN = datetime(2024, 6, 20, 13, 30, tzinfo=UTC)
+
+
+def _candidates(count: int) -> list[Candidate]:
+    out = []
+    for number in range(count):
+        filing = normalize_record(
+            {
+                "Ticker": f"T{number % 300:03d}",
+                "Name": f"Member {number}",
+                "Filed": "2024-06-20",
+                "Transaction": "Purchase",
+                "Party": "D",
+            }
+        )
+        assert filing.source_hash is not None and filing.ticker is not None
+        out.append(Candidate(filing, filing.source_hash, filing.ticker))
+    return out
+
+
+def _order(trade: Any, status: str, minutes: int) -> AlpacaOrder:
+    moment = (OPEN + timedelta(minutes=minutes)).isoformat()
+    filled = status == "filled"
+    return AlpacaOrder.from_api(
+        {
+            "id": f"order-{trade.client_order_id[3:40]}",
+            "client_order_id": trade.client_order_id,
+            "symbol": trade.symbol,
+            "status": status,
+            "notional": "1000",
+            "filled_qty": "5.123456789" if filled else "0",
+            "filled_avg_price": "195.18" if filled else None,
+            "created_at": OPEN.isoformat(),
+            "submitted_at": OPEN.isoformat(),
+            "updated_at": moment,
+            "filled_at": moment if filled else None,
+        }
+    )
+
+
+def _round_trip(database: Database, repeat: int = 2000) -> float:
+    with database.engine.connect() as connection:
+        for _ in range(100):
+            connection.execute(text("SELECT 1"))
+        started = time.perf_counter()
+        for _ in range(repeat):
+            connection.execute(text("SELECT 1"))
+        return (time.perf_counter() - started) / repeat
+
+
+class _Counter:
+    def __init__(self, database: Database) -> None:
+        self.statements = 0
+        event.listen(database.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args: Any) -> None:
+        self.statements += 1
+
+
+def _worker_work(database: Database, settings: Any, count: int) -> tuple[float, int]:
+    """The worker's own database steps for `count` trades; returns seconds and statements."""
+    job = OpenJob(
+        settings=settings,
+        database=database,
+        alpaca=None,  # type: ignore[arg-type]
+        quiver=None,
+        owner="bench",
+    )  # type: ignore[arg-type]
+    summary = RunSummary(trading_date=OPEN.date())
+    clock = RunClock(OPEN, time.monotonic)
+    reconciler = Reconciler(database, None)  # type: ignore[arg-type]
+    candidates = _candidates(count)
+    counter = _Counter(database)
+    started = time.perf_counter()
+    trades = []
+    for candidate in candidates:
+        trade = job.record_intent(candidate, summary, clock)
+        assert trade is not None
+        job.record_order(trade, _order(trade, "accepted", 0))
+        trades.append(trade)
+    # Fills arrive in reconcile rounds of at most 500 orders, as one list request returns them.
+    for start in range(0, len(trades), 500):
+        batch = trades[start : start + 500]
+        reconciler._apply([(t, _order(t, "filled", 1)) for t in batch], ReconcileReport())
+    elapsed = time.perf_counter() - started
+    return elapsed, counter.statements
+
+
+def run(workdir: Path, *, count: int = 1000, repeat: int = 3) -> list[Figure]:
+    figures = []
+    for backend in ("postgresql", "sqlite"):
+        context = scratch_postgres() if backend == "postgresql" else scratch_sqlite(workdir)
+        with context as url:
+            samples, statements = [], 0
+            trip = 0.0
+            for _ in range(repeat):
+                database = migrated(url, trade_notional_usd=Decimal("1000"))
+                with database.engine.begin() as connection:
+                    connection.execute(text("DELETE FROM trade"))
+                from benchmarks.common import settings_for
+
+                elapsed, statements = _worker_work(database, settings_for(url), count)
+                samples.append(elapsed / count)
+                trip = _round_trip(database)
+                database.dispose()
+            per_trade = statistics.median(samples)
+            label = "PostgreSQL" if backend == "postgresql" else "SQLite"
+            ratio = per_trade / trip
+            figures.append(
+                Figure(
+                    id="B3",
+                    what=f"{label}: worker database work per trade (intent + submitted + fill), "
+                    f"{count:,} trades",
+                    value=per_trade * 1e6,
+                    unit="µs",
+                    baseline=trip * 1e6,
+                    baseline_what="one round trip (SELECT 1 on the same engine)",
+                    ratio=ratio,
+                    target="≤ 8 round trips" if backend == "postgresql" else "reported",
+                    holds=ratio <= 8 if backend == "postgresql" else None,
+                    notes=[f"{statements / count:.1f} SQL statements per trade"],
+                )
+            )
+    return figures
