@@ -192,6 +192,11 @@ def test_demo_buys_the_fixture_filings_once_and_says_where_the_database_is(
     assert f"database file: {database_file}" in result.stdout
     assert "the broker holds 11 orders" in result.stdout
     assert "second run: 0 new orders; the broker still holds 11 orders" in result.stdout
+    assert (
+        result.stdout.rstrip()
+        .splitlines()[-1]
+        .startswith("open the dashboard on this demo: trading-automation web --demo")
+    )
     kkr = next(line for line in result.stdout.splitlines() if line.startswith("KKR"))
     brka = next(line for line in result.stdout.splitlines() if line.startswith("BRK.A"))
     assert "FILLED" in kkr

@@ -24,12 +24,13 @@ def demo(directory: Path) -> None:
 
     No credentials and no network beyond 127.0.0.1.
     """
-    from trading_automation.demo import run_demo
+    from trading_automation.demo import DASHBOARD_HINT, run_demo
     from trading_automation.logs import configure_logging
 
     configure_logging("WARNING")
     result = run_demo(directory, echo=click.echo)
     click.echo(f"\ndatabase file: {result.database_file}")
+    click.echo(DASHBOARD_HINT)
     ok = result.first.exit_code == 0 and result.second.exit_code == 0
     ok = ok and result.broker_orders_after_first == result.broker_orders_after_second
     sys.exit(0 if ok else 1)

@@ -6,9 +6,10 @@ with a clear message when the port is taken) before anything else happens.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Self
 
 import uvicorn
@@ -61,9 +62,29 @@ def config(app: ASGIApp, *, access_log: bool = True) -> uvicorn.Config:
     )
 
 
+class _Stopped(Exception):
+    """Raised by the signal uvicorn passes on once it has shut down gracefully."""
+
+
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    raise _Stopped
+
+
 def serve(app: ASGIApp, sock: socket.socket) -> None:
-    """Serve until SIGINT or SIGTERM (uvicorn installs the handlers in the main thread)."""
-    uvicorn.Server(config(app)).run(sockets=[sock])
+    """Serve until SIGINT (Ctrl-C) or SIGTERM, then return normally.
+
+    uvicorn handles both signals itself and, after a graceful shutdown, raises the signal again
+    for the previous handler: that handler is ours, so the command can clean up (stop the demo's
+    sandbox, close the database) and exit 0 instead of dying with the signal.
+    """
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.Server(config(app)).run(sockets=[sock])
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class BackgroundServer:
