@@ -41,7 +41,7 @@ def test_help_imports_neither_the_web_stack_nor_the_database_nor_http() -> None:
 
 
 def test_web_refuses_a_public_address_without_basic_auth_and_exits_2(tmp_path: Path) -> None:
-    result = run_cli("web", "--host", "0.0.0.0", "--port", "0", cwd=tmp_path)  # noqa: S104
+    result = run_cli("web", "--host", "0.0.0.0", "--port", "0", cwd=tmp_path)
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
