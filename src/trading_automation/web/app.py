@@ -31,7 +31,7 @@ from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.db.errors import DatabaseError
 from trading_automation.db.repositories.pagination import MAX_PAGE_SIZE
-from trading_automation.domain.enums import TradeStatus
+from trading_automation.domain.enums import Party, TradeStatus
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.errors import ConfigurationError, InvalidValueError
 from trading_automation.web import charts, queries, views
@@ -485,6 +485,8 @@ def _environment() -> Environment:
         pct=_pct,
         number=_number,
         et=_et,
+        et_minute=_et_minute,
+        party=_party,
         tone=_tone,
     )
     return environment
@@ -533,6 +535,19 @@ def _et(value: datetime | None, missing: str = "—") -> str:
     if value is None:
         return missing
     return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S ET")
+
+
+def _et_minute(value: datetime) -> str:
+    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M")
+
+
+_PARTY_SHORT = {Party.DEMOCRAT: "Dem", Party.REPUBLICAN: "Rep", Party.INDEPENDENT: "Ind"}
+
+
+def _party(value: Party | None) -> str:
+    if value is None:
+        return "—"
+    return _PARTY_SHORT.get(value, value.value.capitalize())
 
 
 def _tone(value: Decimal | None) -> str:
