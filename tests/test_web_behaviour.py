@@ -236,3 +236,57 @@ def test_secrets_appear_in_no_page_no_json_and_no_log(
     for secret in secrets:
         assert all(secret not in body for body in bodies), secret
         assert secret not in stream.getvalue(), secret
+
+
+def test_a_client_guessing_passwords_is_slowed_down_but_others_are_not(
+    seeded: Database, serve_dashboard: Any
+) -> None:
+    def basic(password: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"ops:{password}".encode()).decode()}
+
+    with serve_dashboard(
+        dashboard_username="ops", dashboard_password="correct horse battery"
+    ) as served:
+        anonymous = [served.get("/overview").status_code for _ in range(12)]
+        guesses = [
+            served.get("/overview", headers=basic(f"guess-{n}")).status_code for n in range(10)
+        ]
+        locked = served.get("/overview", headers=basic("correct horse battery"))
+        with httpx.Client(
+            base_url=served.url, transport=httpx.HTTPTransport(local_address="127.0.0.2")
+        ) as other:
+            elsewhere = other.get("/overview", headers=basic("correct horse battery"))
+
+    assert anonymous == [401] * 12  # asking without credentials is no guess
+    assert guesses == [401] * 10
+    assert locked.status_code == 429
+    assert locked.headers["retry-after"] == "6"  # ten guesses a minute: one every 6 s
+    assert elsewhere.status_code == 200
+
+
+def test_an_unreachable_database_is_a_503_saying_so_with_the_password_masked(
+    web_sandbox: Any,
+) -> None:
+    from trading_automation.web.server import BackgroundServer
+
+    settings = web_sandbox.settings(
+        database_url="postgresql://app:db-secret-pw@127.0.0.1:1/nothing", db_connect_timeout_s=1
+    )
+    with (
+        BackgroundServer(create_app(settings)) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        health = client.get("/api/health")
+        page = client.get("/trades")
+        api = client.get("/api/trades")
+
+    assert health.status_code == 503
+    assert health.json()["status"] == "down"
+    assert health.json()["database"]["ok"] is False
+    assert health.json()["broker"]["ok"] is True
+    assert page.status_code == 503
+    assert "the database could not answer" in page.text
+    assert api.status_code == 503
+    assert "database unavailable" in api.json()["error"]
+    for body in (health.text, page.text, api.text):
+        assert "db-secret-pw" not in body

@@ -137,3 +137,17 @@ def test_the_listening_socket_is_tcp_so_responses_are_not_held_back_by_nagle() -
         assert sock.getsockname()[1] > 0
     finally:
         sock.close()
+
+
+def test_waiting_on_a_bucket_takes_nothing() -> None:
+    now = [0.0]
+    buckets = TokenBuckets(2, clock=lambda: now[0])
+
+    assert buckets.wait("a") is None
+    buckets.take("a")
+    buckets.take("a")
+    assert buckets.wait("a") == 30.0
+    assert buckets.wait("a") == 30.0
+    now[0] = 30.0
+    assert buckets.wait("a") is None
+    assert buckets.take("a") is None

@@ -1,7 +1,9 @@
 """Protections around the dashboard, as plain ASGI middleware.
 
 - `ReadOnlyMethods`: only GET and HEAD exist; anything else is 405, whatever the path.
-- `BasicAuth`: HTTP basic auth (required off loopback), compared in constant time.
+- `BasicAuth`: HTTP basic auth (required off loopback), compared in constant time; a client that
+  keeps sending wrong credentials is refused with 429 for a while, so passwords cannot be guessed
+  at full speed.
 - `RateLimit`: a token bucket per client address on `/api/`; 429 with Retry-After when empty.
 - `SecurityHeaders`: no caching, no framing, no sniffing, and a policy allowing only our own assets.
 """
@@ -24,6 +26,7 @@ ALLOWED_METHODS = ("GET", "HEAD")
 API_PREFIX = "/api/"
 REALM = "trading-automation dashboard"
 MAX_TRACKED_CLIENTS = 10_000
+FAILED_LOGINS_PER_MINUTE = 10
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
@@ -70,11 +73,28 @@ class BasicAuth:
     def __init__(self, app: ASGIApp, *, username: str, password: str) -> None:
         self.app = app
         self._expected = f"{username}:{password}".encode()
+        self.failures = TokenBuckets(FAILED_LOGINS_PER_MINUTE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._authorized(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        client = _client(scope)
+        wait = self.failures.wait(client)
+        if wait is not None:
+            await _plain(
+                send,
+                429,
+                "too many failed logins: wait before trying again",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+                json_body=scope["path"].startswith(API_PREFIX),
+            )
+            return
+        if self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        if any(name == b"authorization" for name, _value in scope["headers"]):
+            self.failures.take(client)  # a wrong guess; asking without credentials is not one
         await _plain(
             send,
             401,
@@ -132,6 +152,16 @@ class TokenBuckets:
                 return None
             return (1 - bucket.tokens) / self.rate
 
+    def wait(self, client: str) -> float | None:
+        """Like `take` without taking: None while `client` has a token left."""
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(client)
+            if bucket is None:
+                return None
+            tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
+            return None if tokens >= 1 else (1 - tokens) / self.rate
+
     def _forget_idle(self, now: float) -> None:
         # A bucket that would be full again carries no information: drop it.
         full_after = self.capacity / self.rate
@@ -148,8 +178,7 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
-            client = scope.get("client")
-            wait = self.buckets.take(client[0] if client else "unknown")
+            wait = self.buckets.take(_client(scope))
             if wait is not None:
                 await _plain(
                     send,
@@ -160,6 +189,11 @@ class RateLimit:
                 )
                 return
         await self.app(scope, receive, send)
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 class SecurityHeaders:
