@@ -10,8 +10,7 @@ import click
 DEFAULT_DEMO_DIR = Path("demo-data")
 
 
-@click.command()
-@click.option(
+demo_directory_option = click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
@@ -19,6 +18,10 @@ DEFAULT_DEMO_DIR = Path("demo-data")
     show_default=True,
     help="Where the demo's SQLite database is written (replaced on each run).",
 )
+
+
+@click.command()
+@demo_directory_option
 def demo(directory: Path) -> None:
     """Run the open-job against the local sandbox on an embedded database, twice.
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from trading_automation.cli.context import AppContext, pass_app
-from trading_automation.cli.demo_command import DEFAULT_DEMO_DIR
+from trading_automation.cli.demo_command import demo_directory_option
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings
@@ -34,14 +34,7 @@ DASHBOARD_FIELDS = (
     is_flag=True,
     help="Recreate the offline demo quietly and serve it with its sandbox broker.",
 )
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DEMO_DIR,
-    show_default=True,
-    help="With --demo: where the demo's SQLite database is written (replaced).",
-)
+@demo_directory_option
 @pass_app
 def web(app: AppContext, host: str | None, port: int | None, demo: bool, directory: Path) -> None:
     """Serve the dashboard (pages and JSON API) until Ctrl-C.

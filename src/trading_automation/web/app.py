@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -208,12 +209,8 @@ class Dashboard:
             )
         snapshot = self.broker.snapshot()
         prices = snapshot.current_prices() if snapshot.ok else None
-        listing = queries.TradeListing(
-            trades=[views.priced_trade(record, prices) for record in listing.trades],
-            next_cursor=listing.next_cursor,
-            prev_cursor=listing.prev_cursor,
-            matching=listing.matching,
-            matching_exact=listing.matching_exact,
+        listing = replace(
+            listing, trades=[views.priced_trade(record, prices) for record in listing.trades]
         )
         filters = _present(
             symbol=symbol.upper() if symbol else None,
