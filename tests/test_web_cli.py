@@ -144,3 +144,26 @@ def test_web_without_alpaca_keys_serves_the_database_and_stops_cleanly_on_sigter
     assert "Alpaca is not configured: ALPACA_KEY_ID: required" in health.json()["broker"]["error"]
     assert "Broker data unavailable" in page.text
     assert "No trades yet" in page.text
+
+
+def test_the_demos_last_line_names_the_command_as_it_can_be_run_again(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "trading-automation"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARD_",))}
+    environment["PATH"] = "/usr/bin:/bin"  # the virtual environment is not on PATH
+
+    result = subprocess.run(
+        [str(script), "demo"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout.rstrip()
+        .splitlines()[-1]
+        .startswith(f"open the dashboard on this demo: {script} web --demo")
+    )

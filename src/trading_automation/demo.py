@@ -24,10 +24,17 @@ from trading_automation.sandbox import OrderScript, Sandbox
 from trading_automation.worker.open_job import OpenJob, OpenJobOptions, OpenJobResult
 
 DEMO_DATABASE = "trading_automation.db"
-DASHBOARD_HINT = (
-    "open the dashboard on this demo: trading-automation web --demo "
-    "(recreates it with its sandbox broker and serves http://127.0.0.1:8000/overview)"
-)
+PROGRAM = "trading-automation"
+
+
+def dashboard_hint(program: str = PROGRAM) -> str:
+    """The line that ends the demo: how to open the dashboard on it."""
+    return (
+        f"open the dashboard on this demo: {program} web --demo "
+        "(recreates it with its sandbox broker and serves http://127.0.0.1:8000/overview)"
+    )
+
+
 # Illustrative prices later on the demo day, for `web --demo`: the fills happened at the open's
 # latest trades, so without a move every position would show a P&L of exactly zero.
 LATER_PRICES = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,13 +29,27 @@ def demo(directory: Path) -> None:
 
     No credentials and no network beyond 127.0.0.1.
     """
-    from trading_automation.demo import DASHBOARD_HINT, run_demo
+    from trading_automation.demo import dashboard_hint, run_demo
     from trading_automation.logs import configure_logging
 
     configure_logging("WARNING")
     result = run_demo(directory, echo=click.echo)
     click.echo(f"\ndatabase file: {result.database_file}")
-    click.echo(DASHBOARD_HINT)
+    click.echo(dashboard_hint(_program()))
     ok = result.first.exit_code == 0 and result.second.exit_code == 0
     ok = ok and result.broker_orders_after_first == result.broker_orders_after_second
     sys.exit(0 if ok else 1)
+
+
+def _program() -> str:
+    """How the user can run this command again: the bare name when it is on PATH, else the path
+    it was started by (e.g. .venv/bin/trading-automation after `make demo`)."""
+    from trading_automation.demo import PROGRAM
+
+    started = Path(sys.argv[0])
+    if started.name != PROGRAM:
+        return PROGRAM  # python -m trading_automation, a test runner, ...
+    found = shutil.which(PROGRAM)
+    if found and Path(found).resolve() == started.resolve():
+        return PROGRAM
+    return os.path.relpath(started) if not started.is_absolute() else str(started)
