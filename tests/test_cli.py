@@ -82,8 +82,9 @@ def test_config_show_prints_every_setting_with_secrets_masked(tmp_path: Path) ->
     )
 
     assert result.returncode == 0
-    assert "DATABASE_URL             postgresql+psycopg://app:********@db:5432/app" in result.stdout
-    assert "ALPACA_SECRET_KEY        ********" in result.stdout
+    shown = dict(line.split(None, 1) for line in result.stdout.splitlines() if line.strip())
+    assert shown["DATABASE_URL"] == "postgresql+psycopg://app:********@db:5432/app"
+    assert shown["ALPACA_SECRET_KEY"] == "********"
     for secret in [*SECRETS.values(), "db-cli-pass"]:
         assert secret not in result.stdout + result.stderr
 
@@ -94,7 +95,8 @@ def test_config_show_reads_the_env_file_option(tmp_path: Path) -> None:
     result = run_cli("--env-file", "custom.env", "config", "show", cwd=tmp_path)
 
     assert result.returncode == 0
-    assert "TRADE_NOTIONAL_USD       42.50" in result.stdout
+    shown = dict(line.split(None, 1) for line in result.stdout.splitlines() if line.strip())
+    assert shown["TRADE_NOTIONAL_USD"] == "42.50"
 
 
 @pytest.fixture
@@ -190,6 +192,11 @@ def test_demo_buys_the_fixture_filings_once_and_says_where_the_database_is(
     assert f"database file: {database_file}" in result.stdout
     assert "the broker holds 11 orders" in result.stdout
     assert "second run: 0 new orders; the broker still holds 11 orders" in result.stdout
+    assert (
+        result.stdout.rstrip()
+        .splitlines()[-1]
+        .startswith("open the dashboard on this demo: trading-automation web --demo")
+    )
     kkr = next(line for line in result.stdout.splitlines() if line.startswith("KKR"))
     brka = next(line for line in result.stdout.splitlines() if line.startswith("BRK.A"))
     assert "FILLED" in kkr

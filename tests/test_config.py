@@ -177,3 +177,65 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
     defaults = load_settings(_env_file=None)
     example = load_settings(_env_file=ROOT / ".env.example")
     assert example == defaults
+
+
+def test_the_dashboard_binds_loopback_by_default_and_may_start_without_auth() -> None:
+    settings = load_settings(_env_file=None)
+
+    assert settings.dashboard_host == "127.0.0.1"
+    assert settings.dashboard_port == 8000
+    assert settings.dashboard_auth is None
+    assert settings.dashboard_problems() == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "dashboard.example.com"])
+def test_the_dashboard_off_loopback_requires_a_user_name_and_password(host: str) -> None:
+    without = load_settings(_env_file=None, dashboard_host=host)
+    with_auth = load_settings(
+        _env_file=None,
+        dashboard_host=host,
+        dashboard_username="ops",
+        dashboard_password="correct horse",
+    )
+
+    [problem] = without.dashboard_problems()
+    assert problem.startswith(f"DASHBOARD_HOST: {host} is reachable from other machines")
+    assert with_auth.dashboard_problems() == []
+    assert with_auth.dashboard_auth == ("ops", "correct horse")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_addresses_need_no_auth(host: str) -> None:
+    assert load_settings(_env_file=None, dashboard_host=host).dashboard_problems() == []
+
+
+def test_a_dashboard_user_name_without_a_password_is_refused_even_on_loopback() -> None:
+    settings = load_settings(_env_file=None, dashboard_username="ops")
+
+    assert settings.dashboard_problems() == [
+        "DASHBOARD_USERNAME/DASHBOARD_PASSWORD: set both for HTTP basic auth, or neither"
+    ]
+
+
+def test_a_short_dashboard_password_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(_env_file=None, dashboard_password="short")
+
+    assert "DASHBOARD_PASSWORD: must be at least 8 characters long" in str(caught.value)
+    assert "'short'" not in str(caught.value)
+
+
+def test_the_dashboard_password_is_a_secret() -> None:
+    settings = load_settings(
+        _env_file=None, dashboard_username="ops", dashboard_password="dash-pass-4567"
+    )
+
+    assert "dash-pass-4567" in settings.secret_values()
+    assert settings.masked()["DASHBOARD_PASSWORD"] == "********"
+    assert "dash-pass-4567" not in repr(settings)
+
+
+@pytest.mark.parametrize("host", ["http://0.0.0.0", "host name", "a/b", ""])
+def test_a_dashboard_host_that_is_no_address_is_refused(host: str) -> None:
+    with pytest.raises(ConfigurationError, match="DASHBOARD_HOST"):
+        load_settings(_env_file=None, dashboard_host=host or " ")

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -33,6 +34,7 @@ PoolMode = Literal["direct", "session", "transaction"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 MASK = "********"
+MIN_DASHBOARD_PASSWORD_LENGTH = 8
 _URL_PASSWORD = re.compile(
     r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?=@)", re.I
 )
@@ -62,6 +64,17 @@ def normalize_database_url(url: str) -> str:
     raise ValueError(
         f"unsupported scheme {scheme!r}; use postgresql:// (psycopg 3) or sqlite:///path"
     )
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and any loopback address (127.0.0.0/8, ::1)."""
+    text = host.strip().strip("[]").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
 
 
 def is_paper_alpaca_url(url: str) -> bool:
@@ -124,6 +137,14 @@ class Settings(BaseSettings):
     open_job_poll_s: float = Field(default=60.0, ge=0, le=3600)
     job_lease_s: float = Field(default=300.0, ge=10)
 
+    # The dashboard (`trading-automation web`)
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(default=8000, ge=0, le=65535)
+    dashboard_username: str | None = None
+    dashboard_password: SecretStr | None = None
+    dashboard_cache_s: float = Field(default=60.0, ge=0, le=86_400)
+    dashboard_rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
+
     log_level: LogLevel = "INFO"
 
     @field_validator("database_url", "direct_database_url")
@@ -140,6 +161,21 @@ class Settings(BaseSettings):
         if parts.username or parts.password:
             raise ValueError("credentials do not belong in the URL; use the key variables")
         return value.strip().rstrip("/")
+
+    @field_validator("dashboard_host")
+    @classmethod
+    def _dashboard_host(cls, value: str) -> str:
+        text = value.strip()
+        if not _HOST_NAME.match(text) and not _is_ip_address(text):
+            raise ValueError("expected a host name or an IP address such as 127.0.0.1 or 0.0.0.0")
+        return text
+
+    @field_validator("dashboard_password")
+    @classmethod
+    def _dashboard_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_DASHBOARD_PASSWORD_LENGTH:
+            raise ValueError(f"must be at least {MIN_DASHBOARD_PASSWORD_LENGTH} characters long")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -170,6 +206,28 @@ class Settings(BaseSettings):
         return timedelta(seconds=self.job_lease_s)
 
     @property
+    def dashboard_auth(self) -> tuple[str, str] | None:
+        """The dashboard's basic-auth user name and password, when both are set."""
+        if self.dashboard_username and self.dashboard_password is not None:
+            return self.dashboard_username, self.dashboard_password.get_secret_value()
+        return None
+
+    def dashboard_problems(self) -> list[str]:
+        """Why the dashboard must not start with these settings (empty when it may)."""
+        has_user = bool(self.dashboard_username)
+        has_password = self.dashboard_password is not None
+        if has_user != has_password:
+            return [
+                "DASHBOARD_USERNAME/DASHBOARD_PASSWORD: set both for HTTP basic auth, or neither"
+            ]
+        if not has_user and not is_loopback_host(self.dashboard_host):
+            return [
+                f"DASHBOARD_HOST: {self.dashboard_host} is reachable from other machines; set "
+                "DASHBOARD_USERNAME and DASHBOARD_PASSWORD (HTTP basic auth) or bind 127.0.0.1"
+            ]
+        return []
+
+    @property
     def migration_database_url(self) -> str:
         """The URL migrations connect with: DIRECT_DATABASE_URL when set, else DATABASE_URL."""
         return self.direct_database_url or self.database_url
@@ -178,7 +236,12 @@ class Settings(BaseSettings):
         """Every secret this configuration holds, for redaction of logs and messages."""
         values = [
             secret.get_secret_value()
-            for secret in (self.alpaca_key_id, self.alpaca_secret_key, self.quiver_api_key)
+            for secret in (
+                self.alpaca_key_id,
+                self.alpaca_secret_key,
+                self.quiver_api_key,
+                self.dashboard_password,
+            )
             if secret is not None and secret.get_secret_value()
         ]
         for url in (self.database_url, self.direct_database_url):
@@ -206,7 +269,22 @@ class Settings(BaseSettings):
         return shown
 
 
-_SECRET_FIELDS = frozenset({"alpaca_key_id", "alpaca_secret_key", "quiver_api_key"})
+_SECRET_FIELDS = frozenset(
+    {"alpaca_key_id", "alpaca_secret_key", "quiver_api_key", "dashboard_password"}
+)
+
+
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 _URL_FIELDS = frozenset({"database_url", "direct_database_url"})
 
 

@@ -7,7 +7,8 @@ once more with --force to show that no filing is ever bought twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,12 +17,37 @@ from sqlalchemy import select
 
 from trading_automation import fixtures
 from trading_automation.cli.tables import render_table
+from trading_automation.config import Settings
 from trading_automation.db import CongressTradeFeed, Database, Trade
 from trading_automation.db.migrate import alembic_config, upgrade
 from trading_automation.sandbox import OrderScript, Sandbox
 from trading_automation.worker.open_job import OpenJob, OpenJobOptions, OpenJobResult
 
 DEMO_DATABASE = "trading_automation.db"
+PROGRAM = "trading-automation"
+
+
+def dashboard_hint(program: str = PROGRAM) -> str:
+    """The line that ends the demo: how to open the dashboard on it."""
+    return (
+        f"open the dashboard on this demo: {program} web --demo "
+        "(recreates it with its sandbox broker and serves http://127.0.0.1:8000/overview)"
+    )
+
+
+# Illustrative prices later on the demo day, for `web --demo`: the fills happened at the open's
+# latest trades, so without a move every position would show a P&L of exactly zero.
+LATER_PRICES = {
+    "AAPL": Decimal("209.68"),
+    "AMZN": Decimal("186.10"),
+    "CRWD": Decimal("378.98"),
+    "GOOGL": Decimal("177.02"),
+    "JPM": Decimal("197.81"),
+    "KKR": Decimal("105.11"),
+    "MSFT": Decimal("449.78"),
+    "NVDA": Decimal("130.78"),
+    "UNH": Decimal("494.65"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +70,24 @@ def fresh_database_file(directory: Path) -> Path:
     return database_file
 
 
+@dataclass(frozen=True)
+class LiveDemo:
+    """A finished demo whose sandbox broker still runs: its positions are the demo's fills."""
+
+    result: DemoResult
+    sandbox: Sandbox
+    settings: Settings
+
+
 def run_demo(directory: Path, *, echo: Callable[[str], None]) -> DemoResult:
     """Run the demo in `directory`, printing as it goes."""
+    with live_demo(directory, echo=echo) as demo:
+        return demo.result
+
+
+@contextmanager
+def live_demo(directory: Path, *, echo: Callable[[str], None]) -> Iterator[LiveDemo]:
+    """Run the demo in `directory`, then keep its sandbox running until the block ends."""
     database_file = fresh_database_file(directory)
     with Sandbox(script=OrderScript(fill_after_polls=1)) as sandbox:
         settings = sandbox.settings(
@@ -85,7 +127,8 @@ def run_demo(directory: Path, *, echo: Callable[[str], None]) -> DemoResult:
             )
         finally:
             database.dispose()
-    return DemoResult(database_file, first, second, after_first, after_second)
+        result = DemoResult(database_file, first, second, after_first, after_second)
+        yield LiveDemo(result, sandbox, settings)
 
 
 def trades_table(database: Database) -> str:

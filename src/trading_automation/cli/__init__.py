@@ -58,6 +58,7 @@ def _register() -> None:
     from trading_automation.cli.db_commands import db
     from trading_automation.cli.demo_command import demo
     from trading_automation.cli.sandbox_command import sandbox
+    from trading_automation.cli.web_command import web
     from trading_automation.cli.worker_commands import open_job, reconcile
 
     cli.add_command(config)
@@ -66,6 +67,7 @@ def _register() -> None:
     cli.add_command(open_job)
     cli.add_command(reconcile)
     cli.add_command(sandbox)
+    cli.add_command(web)
 
 
 _register()

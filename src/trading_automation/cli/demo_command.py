@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,8 +12,7 @@ import click
 DEFAULT_DEMO_DIR = Path("demo-data")
 
 
-@click.command()
-@click.option(
+demo_directory_option = click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
@@ -19,17 +20,36 @@ DEFAULT_DEMO_DIR = Path("demo-data")
     show_default=True,
     help="Where the demo's SQLite database is written (replaced on each run).",
 )
+
+
+@click.command()
+@demo_directory_option
 def demo(directory: Path) -> None:
     """Run the open-job against the local sandbox on an embedded database, twice.
 
     No credentials and no network beyond 127.0.0.1.
     """
-    from trading_automation.demo import run_demo
+    from trading_automation.demo import dashboard_hint, run_demo
     from trading_automation.logs import configure_logging
 
     configure_logging("WARNING")
     result = run_demo(directory, echo=click.echo)
     click.echo(f"\ndatabase file: {result.database_file}")
+    click.echo(dashboard_hint(_program()))
     ok = result.first.exit_code == 0 and result.second.exit_code == 0
     ok = ok and result.broker_orders_after_first == result.broker_orders_after_second
     sys.exit(0 if ok else 1)
+
+
+def _program() -> str:
+    """How the user can run this command again: the bare name when it is on PATH, else the path
+    it was started by (e.g. .venv/bin/trading-automation after `make demo`)."""
+    from trading_automation.demo import PROGRAM
+
+    started = Path(sys.argv[0])
+    if started.name != PROGRAM:
+        return PROGRAM  # python -m trading_automation, a test runner, ...
+    found = shutil.which(PROGRAM)
+    if found and Path(found).resolve() == started.resolve():
+        return PROGRAM
+    return os.path.relpath(started) if not started.is_absolute() else str(started)

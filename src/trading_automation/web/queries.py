@@ -1,0 +1,309 @@
+"""The dashboard's read side: what each page needs from the database, in few queries.
+
+Everything here runs inside the caller's read-only unit of work. The repositories do the keyset
+pages, totals and per-day counts; the plain selects here add what only the dashboard needs (the
+filing behind each trade of a page, in one query; the filled trades for P&L).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from trading_automation.db.database import UnitOfWork
+from trading_automation.db.models import CongressTradeFeed, JobRun, Trade
+from trading_automation.db.repositories import TradeTotals
+from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
+from trading_automation.domain.timestamps import NEW_YORK
+
+PER_DAY_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class TradeRecord:
+    """A trade with the filing behind it, and its P&L once a current price is known."""
+
+    id: uuid.UUID
+    created_at: datetime
+    symbol: str
+    status: TradeStatus
+    status_reason: str | None
+    notional_submitted: Decimal | None
+    qty_submitted: Decimal | None
+    filled_qty: Decimal | None
+    filled_avg_price: Decimal | None
+    filled_at: datetime | None
+    client_order_id: str
+    alpaca_order_id: str | None
+    member: str | None
+    party: Party | None
+    filed: date | None
+    current_price: Decimal | None = None
+    cost: Decimal | None = None
+    current_value: Decimal | None = None
+    unrealized_pl: Decimal | None = None
+    unrealized_pl_pct: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class TradeListing:
+    """One keyset page of trades and how many match the filters."""
+
+    trades: list[TradeRecord]
+    next_cursor: str | None
+    prev_cursor: str | None
+    matching: int
+    matching_exact: bool
+
+
+@dataclass(frozen=True)
+class FilledTrade:
+    """What the P&L aggregates need of one filled trade."""
+
+    symbol: str
+    filled_qty: Decimal
+    filled_avg_price: Decimal
+    member: str | None
+    party: Party | None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Trade counts for the overview: totals by status and per New York day."""
+
+    totals: TradeTotals
+    per_day: dict[date, int]
+    newest_day: date | None
+
+
+@dataclass(frozen=True)
+class FilingRecord:
+    """A stored Quiver record with its normalised fields and whether it was traded."""
+
+    id: uuid.UUID
+    filing_date: date | None
+    trade_date: date | None
+    member: str | None
+    party: Party | None
+    ticker: str | None
+    transaction: FeedTransaction
+    problems: list[str] | None
+    traded: bool
+    ingested_at: datetime
+    raw: Any
+
+
+@dataclass(frozen=True)
+class FilingListing:
+    """One keyset page of filings."""
+
+    filings: list[FilingRecord]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+@dataclass(frozen=True)
+class JobRunRecord:
+    """A job run with its duration."""
+
+    id: uuid.UUID
+    type: str
+    trading_date_et: date
+    status: JobStatus
+    attempt: int
+    owner: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    duration_s: Decimal | None
+    summary: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A trading day's ingest high-water mark."""
+
+    trading_date_et: date
+    last_filed_ts_processed_et: datetime | None
+    updated_at: datetime
+
+
+def trade_listing(
+    uow: UnitOfWork,
+    *,
+    symbol: str | None,
+    status: TradeStatus | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> TradeListing:
+    """A page of trades, newest first, each with its filing (two queries, plus the count)."""
+    page = uow.trades.page(
+        symbol=symbol,
+        status=status,
+        created_from=created_from,
+        created_to=created_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    feed_ids = {t.congress_trade_feed_id for t in page.items if t.congress_trade_feed_id}
+    filings: dict[uuid.UUID, tuple[str | None, Party | None, date | None]] = {}
+    if feed_ids:
+        for feed_id, member, party, filed in uow.session.execute(
+            select(
+                CongressTradeFeed.id,
+                CongressTradeFeed.member_name,
+                CongressTradeFeed.party,
+                CongressTradeFeed.filing_date,
+            ).where(CongressTradeFeed.id.in_(sorted(feed_ids)))
+        ):
+            filings[feed_id] = (member, party, filed)
+    count = uow.trades.count(
+        symbol=symbol, status=status, created_from=created_from, created_to=created_to
+    )
+    records = []
+    for trade in page.items:
+        member, party, filed = (
+            filings.get(trade.congress_trade_feed_id, (None, None, None))
+            if trade.congress_trade_feed_id
+            else (None, None, None)
+        )
+        records.append(
+            TradeRecord(
+                id=trade.id,
+                created_at=trade.created_at,
+                symbol=trade.symbol,
+                status=trade.status,
+                status_reason=trade.status_reason,
+                notional_submitted=trade.notional_submitted,
+                qty_submitted=trade.qty_submitted,
+                filled_qty=trade.filled_qty,
+                filled_avg_price=trade.filled_avg_price,
+                filled_at=trade.filled_at,
+                client_order_id=trade.client_order_id,
+                alpaca_order_id=trade.alpaca_order_id,
+                member=member,
+                party=party,
+                filed=filed,
+            )
+        )
+    return TradeListing(records, page.next_cursor, page.prev_cursor, count.value, count.exact)
+
+
+def filled_trades(uow: UnitOfWork) -> list[FilledTrade]:
+    """Every trade with shares filled, with the member and party of its filing (one query)."""
+    rows = uow.session.execute(
+        select(
+            Trade.symbol,
+            Trade.filled_qty,
+            Trade.filled_avg_price,
+            CongressTradeFeed.member_name,
+            CongressTradeFeed.party,
+        )
+        .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
+        .where(Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
+        .order_by(Trade.created_at, Trade.id)
+    )
+    return [
+        FilledTrade(symbol, qty, price, member, party)
+        for symbol, qty, price, member, party in rows
+        if qty is not None and price is not None
+    ]
+
+
+def activity(uow: UnitOfWork, *, days: int = PER_DAY_WINDOW) -> Activity:
+    """Totals by status, and trades per day over the `days` days ending on the newest trade's."""
+    newest = uow.session.scalar(select(func.max(Trade.created_at)))
+    newest_day = newest.astimezone(NEW_YORK).date() if newest is not None else None
+    per_day = uow.trades.per_day_counts(days=days, today=newest_day) if newest_day else {}
+    return Activity(totals=uow.trades.totals(), per_day=per_day, newest_day=newest_day)
+
+
+def latest_run(uow: UnitOfWork) -> JobRunRecord | None:
+    """The most recent job run."""
+    runs = job_runs(uow, limit=1)
+    return runs[0] if runs else None
+
+
+def filing_listing(
+    uow: UnitOfWork,
+    *,
+    ticker: str | None,
+    member: str | None,
+    filed_from: date | None,
+    filed_to: date | None,
+    malformed: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> FilingListing:
+    """A page of stored Quiver records, newest filing first."""
+    page = uow.feed.page(
+        ticker=ticker,
+        member=member,
+        filed_from=filed_from,
+        filed_to=filed_to,
+        malformed=malformed,
+        limit=limit,
+        cursor=cursor,
+    )
+    records = [
+        FilingRecord(
+            id=entry.record.id,
+            filing_date=entry.record.filing_date,
+            trade_date=entry.record.trade_date,
+            member=entry.record.member_name,
+            party=entry.record.party,
+            ticker=entry.record.ticker,
+            transaction=entry.record.transaction,
+            problems=entry.record.problems,
+            traded=entry.traded,
+            ingested_at=entry.record.ingested_at,
+            raw=entry.record.raw_json,
+        )
+        for entry in page.items
+    ]
+    return FilingListing(records, page.next_cursor, page.prev_cursor)
+
+
+def job_runs(uow: UnitOfWork, *, limit: int = 50) -> list[JobRunRecord]:
+    """The most recent job runs, newest trading day first."""
+    return [_run_record(run) for run in uow.job_runs.list_recent(limit=limit)]
+
+
+def checkpoints(uow: UnitOfWork, *, limit: int = 50) -> list[CheckpointRecord]:
+    """The most recent ingest checkpoints, newest trading day first."""
+    return [
+        CheckpointRecord(c.trading_date_et, c.last_filed_ts_processed_et, c.updated_at)
+        for c in uow.checkpoints.list_recent(limit=limit)
+    ]
+
+
+def check_schema(uow: UnitOfWork) -> None:
+    """Raise unless the database answers and holds the schema."""
+    uow.session.execute(select(JobRun.id).limit(1))
+    uow.session.execute(select(Trade.id).limit(1))
+
+
+def _run_record(run: JobRun) -> JobRunRecord:
+    duration = None
+    if run.started_at is not None and run.finished_at is not None:
+        duration = Decimal(str((run.finished_at - run.started_at).total_seconds()))
+    return JobRunRecord(
+        id=run.id,
+        type=run.type.value,
+        trading_date_et=run.trading_date_et,
+        status=run.status,
+        attempt=run.attempt,
+        owner=run.owner,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        heartbeat_at=run.heartbeat_at,
+        duration_s=duration,
+        summary=run.summary_json,
+    )

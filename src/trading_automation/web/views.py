@@ -1,0 +1,296 @@
+"""What each page shows: database rows and the broker snapshot combined into plain dataclasses.
+
+The same objects feed the HTML templates and the JSON API (through `jsonable`), so a page and its
+`/api/` twin can never disagree. Money is rounded to the cent here, from exact sums; a figure the
+broker could not provide is None ("unavailable"), never zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from trading_automation.clients import Account, Position
+from trading_automation.domain.enums import Party, TradeStatus
+from trading_automation.web.broker import BrokerSnapshot
+from trading_automation.web.pnl import Pnl, exact_sum, fill_pnl, money, percent, total
+from trading_automation.web.queries import (
+    Activity,
+    FilledTrade,
+    JobRunRecord,
+    TradeRecord,
+)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    """Whether Alpaca answered, and if not what failed and since when."""
+
+    ok: bool
+    error: str | None
+    failing_since: datetime | None
+    checked_at: datetime
+    cache_s: float
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """The account balances shown on the overview."""
+
+    status: str | None
+    currency: str | None
+    equity: Decimal | None
+    cash: Decimal | None
+    buying_power: Decimal | None
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """One live position."""
+
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal | None
+    current_price: Decimal | None
+    market_value: Decimal | None
+    cost_basis: Decimal | None
+    unrealized_pl: Decimal | None
+    unrealized_pl_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Every live position and their totals (a total is None when a position lacks its part)."""
+
+    positions: list[PositionView]
+    market_value: Decimal | None
+    cost_basis: Decimal | None
+    unrealized_pl: Decimal | None
+    unrealized_pl_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class PnlGroup:
+    """Unrealized P&L of the filled trades of one member, one party, or all of them."""
+
+    name: str
+    party: Party | None
+    trades: int
+    cost: Decimal
+    current_value: Decimal
+    unrealized_pl: Decimal
+    unrealized_pl_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class FilingPnl:
+    """P&L per member and per party, from each filled trade and its symbol's current price."""
+
+    by_member: list[PnlGroup]
+    by_party: list[PnlGroup]
+    total: PnlGroup | None
+    unpriced_trades: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Trades created on one New York day."""
+
+    day: date
+    trades: int
+
+
+@dataclass(frozen=True)
+class TradeSummary:
+    """Totals over every trade."""
+
+    total: int
+    by_status: dict[str, int]
+    notional_submitted: Decimal
+    filled_value: Decimal
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The /overview page."""
+
+    broker: BrokerStatus
+    account: AccountView | None
+    portfolio: Portfolio | None
+    trades: TradeSummary
+    per_day: list[DayCount]
+    newest_day: date | None
+    pnl: FilingPnl | None
+    latest_run: JobRunRecord | None
+
+
+def broker_status(snapshot: BrokerSnapshot, cache_s: float) -> BrokerStatus:
+    """The banner's facts."""
+    return BrokerStatus(
+        ok=snapshot.ok,
+        error=snapshot.error,
+        failing_since=snapshot.failing_since,
+        checked_at=snapshot.checked_at,
+        cache_s=cache_s,
+    )
+
+
+def account_view(account: Account | None) -> AccountView | None:
+    """The balances of an account, or None when the broker did not answer."""
+    if account is None:
+        return None
+    return AccountView(
+        status=account.status,
+        currency=account.currency,
+        equity=account.equity,
+        cash=account.cash,
+        buying_power=account.buying_power,
+    )
+
+
+def portfolio(positions: Iterable[Position] | None) -> Portfolio | None:
+    """Positions with totals; None when the broker did not answer."""
+    if positions is None:
+        return None
+    views = [
+        PositionView(
+            symbol=p.symbol,
+            qty=p.qty,
+            avg_entry_price=p.avg_entry_price,
+            current_price=p.current_price,
+            market_value=p.market_value,
+            cost_basis=p.cost_basis,
+            unrealized_pl=p.unrealized_pl,
+            unrealized_pl_pct=(
+                percent(p.unrealized_pl, p.cost_basis)
+                if p.unrealized_pl is not None and p.cost_basis is not None
+                else None
+            ),
+        )
+        for p in positions
+    ]
+    market_value = _sum_or_none(v.market_value for v in views)
+    cost_basis = _sum_or_none(v.cost_basis for v in views)
+    unrealized = _sum_or_none(v.unrealized_pl for v in views)
+    return Portfolio(
+        positions=views,
+        market_value=market_value,
+        cost_basis=cost_basis,
+        unrealized_pl=unrealized,
+        unrealized_pl_pct=(
+            percent(unrealized, cost_basis)
+            if unrealized is not None and cost_basis is not None
+            else None
+        ),
+    )
+
+
+def priced_trade(record: TradeRecord, prices: dict[str, Decimal] | None) -> TradeRecord:
+    """A trade with its current value and unrealized P&L, when it has fills and a price."""
+    if prices is None:
+        return record
+    price = prices.get(record.symbol)
+    result = fill_pnl(record.filled_qty, record.filled_avg_price, price)
+    if result is None:
+        return record
+    return replace(
+        record,
+        current_price=price,
+        cost=money(result.cost),
+        current_value=money(result.value),
+        unrealized_pl=money(result.pnl),
+        unrealized_pl_pct=result.pnl_pct,
+    )
+
+
+def filing_pnl(
+    trades: Iterable[FilledTrade], prices: dict[str, Decimal] | None
+) -> FilingPnl | None:
+    """P&L per member and per party; None when the broker's prices are unavailable."""
+    if prices is None:
+        return None
+    by_member: dict[str, tuple[Party | None, Pnl]] = {}
+    by_party: dict[Party, Pnl] = {}
+    unpriced = 0
+    for trade in trades:
+        result = fill_pnl(trade.filled_qty, trade.filled_avg_price, prices.get(trade.symbol))
+        if result is None:
+            unpriced += 1
+            continue
+        member = trade.member or "(filing not stored)"
+        party = trade.party or Party.UNKNOWN
+        known = by_member.get(member)
+        by_member[member] = (
+            known[0] if known else trade.party,
+            known[1] + result if known else result,
+        )
+        by_party[party] = by_party[party] + result if party in by_party else result
+    members = [_group(name, party, pnl) for name, (party, pnl) in by_member.items()]
+    parties = [_group(party.value, party, pnl) for party, pnl in by_party.items()]
+    overall = total(pnl for _party, pnl in by_member.values())
+    return FilingPnl(
+        by_member=sorted(members, key=lambda g: (-g.unrealized_pl, g.name)),
+        by_party=sorted(parties, key=lambda g: (-g.unrealized_pl, g.name)),
+        total=_group("all filings", None, overall) if overall else None,
+        unpriced_trades=unpriced,
+    )
+
+
+def trade_summary(activity: Activity) -> TradeSummary:
+    """Totals of the overview's trade card."""
+    by_status = {status.value: count for status, count in activity.totals.by_status.items()}
+    return TradeSummary(
+        total=sum(by_status.values()),
+        by_status=by_status,
+        notional_submitted=activity.totals.notional_submitted,
+        filled_value=activity.totals.filled_value,
+    )
+
+
+def _group(name: str, party: Party | None, pnl: Pnl) -> PnlGroup:
+    return PnlGroup(
+        name=name,
+        party=party,
+        trades=pnl.trades,
+        cost=money(pnl.cost),
+        current_value=money(pnl.value),
+        unrealized_pl=money(pnl.pnl),
+        unrealized_pl_pct=pnl.pnl_pct,
+    )
+
+
+def _sum_or_none(values: Iterable[Decimal | None]) -> Decimal | None:
+    items = list(values)
+    if any(item is None for item in items):
+        return None
+    return exact_sum(item for item in items if item is not None)
+
+
+STATUS_ORDER = [status.value for status in TradeStatus]
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy: decimals as strings, dates and times as ISO 8601, enums by value."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return value
