@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The browser test drives Debian's Chromium (test tools cannot download a browser here).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install dev demo test lint typecheck pytest browser clean
+.PHONY: install dev demo test lint typecheck pytest browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ demo: install
 	$(BIN)/trading-automation demo
 
 lint: dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: dev
 	$(BIN)/mypy
@@ -54,6 +54,11 @@ pytest: dev browser
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Measures the data layer against baselines in the same run and writes benchmarks/RESULTS.md
+# (needs the PostgreSQL server that the tests use; BENCH_DATABASE_URL points elsewhere).
+bench: dev
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -202,3 +202,31 @@ def test_demo_buys_the_fixture_filings_once_and_says_where_the_database_is(
     assert "FILLED" in kkr
     assert "9 shares" in kkr
     assert "SKIPPED" in brka
+
+
+def test_the_lazy_command_list_matches_each_commands_own_help() -> None:
+    import importlib
+
+    from trading_automation.cli import LAZY_COMMANDS
+
+    for name, (module, attribute, short_help) in LAZY_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.get_short_help_str(1000) == short_help, name
+
+
+def test_help_imports_no_command_module() -> None:
+    code = (
+        "import sys\n"
+        "from trading_automation.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('trading_automation.cli.'))\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "trading_automation.cli.context"

@@ -6,6 +6,7 @@ needs when it runs, so `--help` stays fast.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -28,7 +29,83 @@ def _reported(error: TradingAutomationError) -> click.ClickException:
     return ReportedError(str(error))
 
 
+# Subcommands load when they run: `--help` reads their one-line help from here instead of
+# importing them (a test keeps these lines equal to each command's own).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "config": (
+        "trading_automation.cli.config_commands",
+        "config",
+        "Inspect the effective configuration.",
+    ),
+    "db": (
+        "trading_automation.cli.db_commands",
+        "db",
+        "Migrate and inspect the database (migrations use DIRECT_DATABASE_URL when set).",
+    ),
+    "demo": (
+        "trading_automation.cli.demo_command",
+        "demo",
+        "Run the open-job against the local sandbox on an embedded database, twice.",
+    ),
+    "open-job": (
+        "trading_automation.cli.worker_commands",
+        "open_job",
+        "The daily run at the market open: collect new BUY filings and buy each one.",
+    ),
+    "reconcile": (
+        "trading_automation.cli.worker_commands",
+        "reconcile",
+        "Bring every open trade up to date from Alpaca and print what changed.",
+    ),
+    "sandbox": (
+        "trading_automation.cli.sandbox_command",
+        "sandbox",
+        "Run local Quiver and Alpaca (trading and market data) servers until Ctrl-C.",
+    ),
+    "web": (
+        "trading_automation.cli.web_command",
+        "web",
+        "Serve the dashboard (pages and JSON API) until Ctrl-C.",
+    ),
+}
+
+
 class _RootGroup(click.Group):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy: dict[str, tuple[str, str, str]] = {}
+
+    def add_lazy(self, name: str, module: str, attribute: str, short_help: str) -> None:
+        """Register a subcommand imported only when it is used."""
+        self._lazy[name] = (module, attribute, short_help)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy and cmd_name not in self.commands:
+            module, attribute, _ = self._lazy[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self._lazy and name not in self.commands:
+                placeholder = click.Command(name, short_help=self._lazy[name][2])
+                text = placeholder.get_short_help_str(limit)
+            else:
+                command = self.get_command(ctx, name)
+                text = command.get_short_help_str(limit) if command is not None else ""
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -54,20 +131,8 @@ def cli(ctx: click.Context, env_file: str) -> None:
 
 
 def _register() -> None:
-    from trading_automation.cli.config_commands import config
-    from trading_automation.cli.db_commands import db
-    from trading_automation.cli.demo_command import demo
-    from trading_automation.cli.sandbox_command import sandbox
-    from trading_automation.cli.web_command import web
-    from trading_automation.cli.worker_commands import open_job, reconcile
-
-    cli.add_command(config)
-    cli.add_command(db)
-    cli.add_command(demo)
-    cli.add_command(open_job)
-    cli.add_command(reconcile)
-    cli.add_command(sandbox)
-    cli.add_command(web)
+    for name, (module, attribute, short_help) in LAZY_COMMANDS.items():
+        cli.add_lazy(name, module, attribute, short_help)
 
 
 _register()
