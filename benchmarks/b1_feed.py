@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from benchmarks.common import Figure, libpq, median_time, migrated, scratch_postgres, scratch_sqlite
 from trading_automation.db import Database
+from trading_automation.db.repositories.feed import COPY_COLUMNS
 from trading_automation.domain.filings import normalize_record
 
 NAMES = [
@@ -76,20 +77,7 @@ def _repository_store(database: Database, batch: list[dict[str, Any]]) -> None:
         uow.feed.store(batch)
 
 
-COLUMNS = (
-    "id",
-    "row_hash",
-    "source_hash",
-    "ticker",
-    "member_name",
-    "transaction",
-    "trade_date",
-    "filing_date",
-    "party",
-    "raw_json",
-    "problems",
-    "ingested_at",
-)
+COLUMNS = ("id", *COPY_COLUMNS)
 
 
 def _copy_rows(batch: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

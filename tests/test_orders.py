@@ -31,6 +31,8 @@ def test_numeric_strings_become_exact_decimals_and_timestamps_aware() -> None:
     assert order.notional == Decimal("1000")
     assert order.updated_at == datetime(2024, 6, 20, 13, 30, 1, 123456, tzinfo=UTC)
     assert order.filled_at == datetime(2024, 6, 20, 13, 30, 2, tzinfo=UTC)
+    assert order.filled_at is not None
+    assert order.filled_at.tzinfo is UTC  # converted once, at the boundary
 
 
 def test_missing_and_empty_optional_fields_are_none_and_extras_are_kept() -> None:

@@ -148,7 +148,7 @@ def trades_table(database: Database) -> str:
                 trade.status.value,
                 _amount(trade),
                 f"${trade.filled_avg_price.normalize():,}" if trade.filled_avg_price else "",
-                (trade.status_reason or "")[:60],
+                (trade.status_reason or "")[:70],
             )
             for trade, member in rows
         ],

@@ -10,38 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 from datetime import UTC, datetime, time
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     model_validator,
 )
 
+from trading_automation.domain.payloads import (
+    ApiDatetime,
+    ApiDecimal,
+    MaybeDatetime,
+    MaybeDecimal,
+)
 from trading_automation.domain.timestamps import NEW_YORK
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 _HHMM = re.compile(r"^(\d{2}):?(\d{2})$")
-
-
-def _api_timestamp(value: object) -> object:
-    if isinstance(value, str):
-        text = value.strip()
-        return _FRACTION.sub(r"\1", text) if text else None
-    return value
-
-
-def _api_number(value: object) -> object:
-    if isinstance(value, float):
-        # A JSON number arrives as a float; its shortest repr is the digits that were sent.
-        return repr(value)
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
 
 
 def _wall_clock(value: object) -> object:
@@ -54,17 +40,6 @@ def _wall_clock(value: object) -> object:
     return value
 
 
-def _to_utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(UTC)
-
-
-# The Maybe* forms accept null and "" as None (the cleaning must run before the union's check).
-ApiDecimal = Annotated[Decimal, BeforeValidator(_api_number)]
-MaybeDecimal = Annotated[Decimal | None, BeforeValidator(_api_number)]
-ApiDatetime = Annotated[AwareDatetime, BeforeValidator(_api_timestamp), AfterValidator(_to_utc)]
-MaybeDatetime = Annotated[
-    AwareDatetime | None, BeforeValidator(_api_timestamp), AfterValidator(_to_utc)
-]
 WallClock = Annotated[time, BeforeValidator(_wall_clock)]
 MaybeWallClock = Annotated[time | None, BeforeValidator(_wall_clock)]
 

@@ -204,8 +204,8 @@ def _trade(
     if outcome == "zero_shares":
         uow.trades.mark_skipped(
             trade,
-            f"notional order refused (asset is not fractionable); one share costs ${price}, "
-            f"more than TRADE_NOTIONAL_USD ${NOTIONAL}",
+            f"one share costs ${price:,}, more than TRADE_NOTIONAL_USD ${NOTIONAL:,} "
+            "(notional order refused: requested asset is not fractionable)",
             now=created,
         )
     elif outcome == "per_ticker_cap":

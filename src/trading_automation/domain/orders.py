@@ -22,15 +22,15 @@ Broker status → trade status (SPEC §2):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from trading_automation.domain.enums import TradeStatus
+from trading_automation.domain.payloads import MaybeDatetime, MaybeDecimal
 
 _EXACT_STATUSES: dict[str, TradeStatus] = {
     "new": TradeStatus.ACCEPTED,
@@ -58,9 +58,6 @@ STATUS_RANK: dict[TradeStatus, int] = {
     TradeStatus.SKIPPED: 3,
 }
 
-# Alpaca timestamps carry nanoseconds; Python keeps microseconds.
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
 
 def map_order_status(alpaca_status: str, filled_qty: Decimal | None = None) -> TradeStatus:
     """The trade status for an Alpaca order status (see the module's table)."""
@@ -86,44 +83,19 @@ class AlpacaOrder(BaseModel):
     side: str | None = None
     type: str | None = None
     time_in_force: str | None = None
-    notional: Decimal | None = None
-    qty: Decimal | None = None
-    filled_qty: Decimal | None = None
-    filled_avg_price: Decimal | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    submitted_at: AwareDatetime | None = None
-    filled_at: AwareDatetime | None = None
-    canceled_at: AwareDatetime | None = None
-    expired_at: AwareDatetime | None = None
-    failed_at: AwareDatetime | None = None
+    notional: MaybeDecimal = None
+    qty: MaybeDecimal = None
+    filled_qty: MaybeDecimal = None
+    filled_avg_price: MaybeDecimal = None
+    created_at: MaybeDatetime = None
+    updated_at: MaybeDatetime = None
+    submitted_at: MaybeDatetime = None
+    filled_at: MaybeDatetime = None
+    canceled_at: MaybeDatetime = None
+    expired_at: MaybeDatetime = None
+    failed_at: MaybeDatetime = None
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @field_validator(
-        "created_at",
-        "updated_at",
-        "submitted_at",
-        "filled_at",
-        "canceled_at",
-        "expired_at",
-        "failed_at",
-        mode="before",
-    )
-    @classmethod
-    def _trim_nanoseconds(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            return _FRACTION.sub(r"\1", text) if text else None
-        return value
-
-    @field_validator("notional", "qty", "filled_qty", "filled_avg_price", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        if isinstance(value, float):
-            # JSON numbers arrive as floats; their shortest repr is the digits Alpaca sent.
-            return repr(value)
-        return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> AlpacaOrder:

@@ -541,8 +541,8 @@ class OpenJob:
             self._mark(
                 trade,
                 TradeStatus.SKIPPED,
-                f"notional order refused ({refusal.api_message}); one share costs ${price}, "
-                f"more than TRADE_NOTIONAL_USD ${notional}",
+                f"one share costs ${price:,}, more than TRADE_NOTIONAL_USD ${notional:,} "
+                f"(notional order refused: {refusal.api_message})",
             )
             summary.orders.skipped[SKIP_ZERO_SHARES] += 1
             return None

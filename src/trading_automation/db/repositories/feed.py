@@ -34,7 +34,7 @@ INSERT_PAGE_SIZE = 1000
 # From this many rows on, PostgreSQL loads a batch with COPY: binding a dozen parameters per row
 # costs more than the insert itself.
 COPY_THRESHOLD = 500
-_COPY_COLUMNS = (
+COPY_COLUMNS = (
     "row_hash",
     "source_hash",
     "ticker",
@@ -162,7 +162,7 @@ class CongressFeedRepository:
         many rows were added. Ids come from the server (`gen_random_uuid()`, PostgreSQL 13+)."""
         driver: Any = self.session.connection().connection.driver_connection
         staging = sql.Identifier(f"feed_load_{uuid.uuid4().hex[:12]}")
-        columns = sql.SQL(", ").join(sql.Identifier(name) for name in _COPY_COLUMNS)
+        columns = sql.SQL(", ").join(sql.Identifier(name) for name in COPY_COLUMNS)
         with driver.cursor() as cursor:
             cursor.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE congress_trade_feed) ON COMMIT DROP").format(

@@ -50,6 +50,17 @@ class ClaimResult:
         return self.outcome in WON
 
 
+FINAL_STATUSES = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.SKIPPED})
+
+
+def _final(status: JobStatus) -> JobStatus:
+    """`status`, refused unless a run can end with it."""
+    final = JobStatus(status)
+    if final not in FINAL_STATUSES:
+        raise InvalidValueError("status", "a run finishes as SUCCESS, FAILED or SKIPPED")
+    return final
+
+
 class JobRunRepository:
     """Claim, heartbeat and finish job runs; works inside the caller's transaction."""
 
@@ -177,9 +188,7 @@ class JobRunRepository:
 
         Returns True when the row was created; an existing run is left exactly as it was.
         """
-        status = JobStatus(status)
-        if status not in (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.SKIPPED):
-            raise InvalidValueError("status", "a finished run is SUCCESS, FAILED or SKIPPED")
+        status = _final(status)
         if attempt < 1:
             raise InvalidValueError("attempt", "must be at least 1")
         began = require_aware_utc(started_at, field="started_at")
@@ -231,9 +240,7 @@ class JobRunRepository:
         now: datetime | None = None,
     ) -> bool:
         """End a run we hold as SUCCESS, FAILED or SKIPPED with its summary; False if not ours."""
-        status = JobStatus(status)
-        if status not in (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.SKIPPED):
-            raise InvalidValueError("status", "a run finishes as SUCCESS, FAILED or SKIPPED")
+        status = _final(status)
         when = require_aware_utc(now, field="now") if now else utcnow()
         result = self.session.execute(
             update(JobRun)
