@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +13,7 @@ from sqlalchemy import text
 
 from benchmarks.common import Figure, libpq, median_time, migrated, scratch_postgres, scratch_sqlite
 from trading_automation.db import Database
-from trading_automation.db.repositories.feed import COPY_COLUMNS
+from trading_automation.db.repositories.feed import COPY_COLUMNS, copy_row
 from trading_automation.domain.filings import normalize_record
 
 NAMES = [
@@ -83,26 +82,7 @@ COLUMNS = ("id", *COPY_COLUMNS)
 def _copy_rows(batch: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Column values for the baseline, computed before it is timed."""
     now = datetime.now(UTC)
-    rows = []
-    for record in batch:
-        filing = normalize_record(record)
-        rows.append(
-            (
-                uuid.uuid4(),
-                filing.row_hash,
-                filing.source_hash,
-                filing.ticker,
-                filing.member_name,
-                filing.transaction.value,
-                filing.trade_date,
-                filing.filing_date,
-                filing.party.value if filing.party else None,
-                json.dumps(filing.raw, ensure_ascii=False),
-                json.dumps(list(filing.problems)) if filing.problems else None,
-                now,
-            )
-        )
-    return rows
+    return [(uuid.uuid4(), *copy_row(normalize_record(record), now)) for record in batch]
 
 
 def _copy_baseline(url: str, rows: list[tuple[Any, ...]]) -> None:

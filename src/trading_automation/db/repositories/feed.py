@@ -173,21 +173,7 @@ class CongressFeedRepository:
             copy_in = sql.SQL("COPY {} ({}) FROM STDIN").format(staging, columns)
             with cursor.copy(copy_in) as copy:
                 for filing in filings:
-                    copy.write_row(
-                        (
-                            filing.row_hash,
-                            filing.source_hash,
-                            filing.ticker,
-                            filing.member_name,
-                            filing.transaction.value,
-                            filing.trade_date,
-                            filing.filing_date,
-                            filing.party.value if filing.party else None,
-                            filing.canonical,
-                            json_dumps(list(filing.problems)) if filing.problems else None,
-                            when,
-                        )
-                    )
+                    copy.write_row(copy_row(filing, when))
             cursor.execute(
                 sql.SQL(
                     "INSERT INTO congress_trade_feed (id, {columns})"
@@ -317,6 +303,24 @@ class CongressFeedRepository:
                 .order_by(CongressTradeFeed.ingested_at, CongressTradeFeed.id)
             )
         )
+
+
+def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]:
+    """A record's values in `COPY_COLUMNS` order, as COPY takes them (enums as their values,
+    JSON as text)."""
+    return (
+        filing.row_hash,
+        filing.source_hash,
+        filing.ticker,
+        filing.member_name,
+        filing.transaction.value,
+        filing.trade_date,
+        filing.filing_date,
+        filing.party.value if filing.party else None,
+        filing.canonical,
+        json_dumps(list(filing.problems)) if filing.problems else None,
+        ingested_at,
+    )
 
 
 def _after(position: Cursor) -> Any:
