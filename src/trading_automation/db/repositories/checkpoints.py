@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import case, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trading_automation.db.models import IngestCheckpoint
+from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
 from trading_automation.errors import InvalidValueError
 
@@ -37,9 +37,7 @@ class IngestCheckpointRepository:
         """
         mark = require_aware_utc(processed_up_to, field="processed_up_to")
         when = require_aware_utc(now, field="now") if now else utcnow()
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        upsert = insert(IngestCheckpoint).values(
+        upsert = conflict_insert(self.session, IngestCheckpoint).values(
             trading_date_et=trading_date_et, last_filed_ts_processed_et=mark, updated_at=when
         )
         current = IngestCheckpoint.last_filed_ts_processed_et

@@ -10,7 +10,6 @@ from typing import Any
 
 from psycopg import sql
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trading_automation.db.engine import json_dumps
@@ -20,6 +19,7 @@ from trading_automation.db.repositories.pagination import (
     Page,
     check_page_size,
 )
+from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.filings import (
     NormalizedFiling,
     canonical_json,
@@ -115,11 +115,10 @@ class CongressFeedRepository:
     ) -> StoreResult:
         """`store` for records the caller already normalised (it keeps them for later steps)."""
         when = require_aware_utc(ingested_at, field="ingested_at") if ingested_at else utcnow()
-        dialect = self._dialect()
-        if dialect == "postgresql" and len(filings) >= COPY_THRESHOLD:
+        if self._dialect() == "postgresql" and len(filings) >= COPY_THRESHOLD:
             new = self._copy_insert(filings, when)
         else:
-            new = self._insert_many([self._row(filing, when) for filing in filings], dialect)
+            new = self._insert_many([self._row(filing, when) for filing in filings])
         return StoreResult(received=len(filings), new=new, duplicates=len(filings) - new)
 
     @staticmethod
@@ -139,14 +138,13 @@ class CongressFeedRepository:
             "ingested_at": when,
         }
 
-    def _insert_many(self, rows: list[dict[str, Any]], dialect: str) -> int:
+    def _insert_many(self, rows: list[dict[str, Any]]) -> int:
         """One cached INSERT … ON CONFLICT DO NOTHING RETURNING, sent as multi-row statements of
         up to `INSERT_PAGE_SIZE` rows each (SQLAlchemy's insertmanyvalues); returns rows added."""
         if not rows:
             return 0
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
-            insert(CongressTradeFeed)
+            conflict_insert(self.session, CongressTradeFeed)
             .on_conflict_do_nothing(index_elements=["row_hash"])
             .returning(CongressTradeFeed.id)
         )

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trading_automation.db.models import JobRun
+from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.enums import JobStatus, JobType
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
 from trading_automation.errors import InvalidValueError
@@ -146,10 +146,8 @@ class JobRunRepository:
         return ClaimResult(run, ClaimOutcome.HELD_BY_OTHER)
 
     def _insert(self, job_type: JobType, day: date, owner: str, when: datetime) -> uuid.UUID | None:
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
-            insert(JobRun)
+            conflict_insert(self.session, JobRun)
             .values(
                 id=uuid.uuid4(),
                 type=job_type,
@@ -195,10 +193,8 @@ class JobRunRepository:
         ended = require_aware_utc(finished_at, field="finished_at")
         if ended < began:
             raise InvalidValueError("finished_at", "must not be before started_at")
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
-            insert(JobRun)
+            conflict_insert(self.session, JobRun)
             .values(
                 id=uuid.uuid4(),
                 type=JobType(job_type),

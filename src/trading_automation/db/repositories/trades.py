@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trading_automation.db.models import NOTIONAL, PRICE, QUANTITY, Trade
 from trading_automation.db.repositories.pagination import Cursor, Page, check_page_size
+from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.db.types import ExactDecimal
 from trading_automation.domain.decimals import fit_decimal
 from trading_automation.domain.enums import (
@@ -131,10 +131,8 @@ class TradeRepository:
             raise InvalidValueError("source_hash", "expected a lower-case SHA-256 hex digest")
         when = require_aware_utc(now, field="now") if now else utcnow()
         reason = None if skip_reason is None else _reason(skip_reason)
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = (
-            insert(Trade)
+            conflict_insert(self.session, Trade)
             .values(
                 id=uuid.uuid4(),
                 source_hash=source_hash,
