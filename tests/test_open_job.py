@@ -347,8 +347,11 @@ def test_concurrent_runs_never_exceed_the_daily_cap(
 
     assert len(results) == 3
     placed = [t for t in trades(database) if t.status is not TradeStatus.SKIPPED]
-    assert sandbox.broker.accepted_count == cap
-    assert len(placed) == cap
+    # An intent counts against the cap from the moment it is recorded. BRK.A's is recorded,
+    # then skipped after the broker refuses it; a run that counted while it was pending saw
+    # the room taken, so one fewer order than the cap is possible, never one more.
+    assert cap - 1 <= sandbox.broker.accepted_count <= cap
+    assert len(placed) == sandbox.broker.accepted_count
     assert_one_order_per_trade(sandbox, database)
 
 
