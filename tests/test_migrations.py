@@ -46,9 +46,49 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0001"
+    assert report.current == report.head == "0002"
     assert report.differences == []
     assert report.clean
+
+
+def test_adding_the_trade_version_keeps_existing_trades_and_starts_them_at_1(
+    empty_url: str,
+) -> None:
+    config = migrate.alembic_config(make_settings(empty_url))
+    migrate.upgrade(config, "0001")
+    engine = create_engine(make_settings(empty_url).database_url)
+    row = {
+        "id": "0b5f6a5e-2f5e-4d47-9a55-6d9b3f2b3a11",
+        "source_hash": "a" * 64,
+        "client_order_id": "ta-" + "a" * 64,
+        "symbol": "AAPL",
+        "now": "2024-06-20 13:30:00+00:00",
+    }
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO trade (id, source_hash, client_order_id, symbol, side, "
+                    "order_type, time_in_force, status, created_at, updated_at) VALUES "
+                    "(:id, :source_hash, :client_order_id, :symbol, 'BUY', 'MARKET', 'DAY', "
+                    "'NEW', :now, :now)"
+                ),
+                row,
+            )
+
+        migrate.upgrade(config)
+        with engine.connect() as connection:
+            upgraded = connection.execute(text("SELECT symbol, version FROM trade")).all()
+        migrate.downgrade(config, "0001")
+        with engine.connect() as connection:
+            downgraded = connection.execute(text("SELECT symbol FROM trade")).all()
+            columns = {column["name"] for column in inspect(connection).get_columns("trade")}
+    finally:
+        engine.dispose()
+
+    assert [tuple(r) for r in upgraded] == [("AAPL", 1)]
+    assert [tuple(r) for r in downgraded] == [("AAPL",)]
+    assert "version" not in columns
 
 
 def test_downgrade_drops_postgres_enum_types(make_empty_url: Callable[[str], str]) -> None:
@@ -80,7 +120,7 @@ def test_check_reports_a_database_behind_head(empty_url: str) -> None:
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0001"
+    assert report.head == "0002"
     assert not report.clean
 
 

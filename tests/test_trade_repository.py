@@ -7,13 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.factories import at, order_payload, source_hash
 from trading_automation.db import (
+    ApplyResult,
+    ConcurrentUpdateError,
     Database,
     InvalidCursorError,
     InvalidValueError,
+    RetryableDatabaseError,
     Trade,
+    TradeRepository,
     TradeStatus,
 )
 from trading_automation.domain.orders import AlpacaOrder
@@ -305,6 +310,220 @@ def test_a_second_broker_order_for_a_bound_trade_is_refused(database: Database) 
 
     with pytest.raises(InvalidValueError, match="bound to order order-1"):
         _apply(database, trade, order_payload(trade.client_order_id, id="order-2"))
+
+
+# -- optimistic concurrency --------------------------------------------------------------------
+
+
+def _columns(trade: Trade) -> dict[str, Any]:
+    return {column.key: getattr(trade, column.key) for column in Trade.__table__.columns}
+
+
+def test_the_trade_an_intent_returns_matches_the_stored_row_in_every_column(
+    database: Database,
+) -> None:
+    trade = _intent(database, congress_trade_feed_id=None)
+
+    assert _columns(trade) == _columns(_reload(database, trade))
+    assert trade.version == 1
+
+
+def test_every_write_of_a_trade_advances_its_version(database: Database) -> None:
+    bound, marked = _intent(database), _intent(database, symbol="MSFT")
+
+    _apply(database, bound, order_payload(bound.client_order_id, updated_at=at(1)))
+    _apply(database, bound, order_payload(bound.client_order_id, filled_qty="1", updated_at=at(2)))
+    with database.transaction() as uow:
+        current = uow.trades.get(marked.id)
+        assert current is not None
+        uow.trades.mark_failed(current, "broker unreachable")
+
+    assert _reload(database, bound).version == 3
+    assert _reload(database, marked).version == 2
+
+
+def test_an_order_applied_to_a_current_copy_is_one_update(database: Database) -> None:
+    trade = _intent(database)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.autocommit() as uow:
+            result = uow.trades.apply_order(
+                trade, order_payload(trade.client_order_id, updated_at=at(1))
+            )
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+
+    sent = [s for s in statements if not s.startswith(("BEGIN", "PRAGMA"))]
+    assert len(sent) == 1
+    assert sent[0].startswith("UPDATE trade SET")
+    assert result.changed is True
+    assert result.trade is trade
+    assert _columns(trade) == _columns(_reload(database, trade))
+    assert trade.status is TradeStatus.ACCEPTED
+    assert trade.version == 2
+
+
+def test_an_order_applied_to_an_outdated_copy_is_decided_on_the_stored_row(
+    database: Database,
+) -> None:
+    trade = _intent(database)
+    outdated = _reload(database, trade)
+    _apply(
+        database,
+        trade,
+        order_payload(trade.client_order_id, status="filled", filled_qty="3", updated_at=at(5)),
+    )
+
+    with database.autocommit() as uow:
+        result = uow.trades.apply_order(
+            outdated, order_payload(trade.client_order_id, status="accepted", updated_at=at(1))
+        )
+
+    stored = _reload(database, trade)
+    assert result.changed is False
+    assert result.ignored == "terminal"
+    assert stored.status is TradeStatus.FILLED
+    assert stored.filled_qty == Decimal("3")
+
+
+def test_a_failure_marked_after_the_copy_was_read_is_not_overwritten(
+    database: Database,
+) -> None:
+    trade = _intent(database)
+    outdated = _reload(database, trade)
+    with database.transaction() as uow:
+        current = uow.trades.get(trade.id)
+        assert current is not None
+        uow.trades.mark_failed(current, "insufficient buying power")
+
+    with database.autocommit() as uow:
+        result = uow.trades.apply_order(outdated, order_payload(trade.client_order_id))
+
+    stored = _reload(database, trade)
+    assert result.ignored == "terminal"
+    assert stored.status is TradeStatus.FAILED
+    assert stored.alpaca_order_id is None
+    assert stored.status_reason == "insufficient buying power"
+
+
+def test_a_row_that_keeps_changing_gives_up_with_a_retryable_error_and_changes_nothing(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trade = _intent(database)
+    table = Trade.__table__
+    bump = table.update().where(table.c.id == trade.id).values(version=table.c.version + 1)
+    with database.transaction() as uow:
+        uow.session.execute(bump)
+    locked = TradeRepository._locked
+
+    def read_then_changed_by_someone_else(self: TradeRepository, stale: Trade) -> Trade:
+        current = locked(self, stale)
+        self.session.execute(bump)
+        return current
+
+    monkeypatch.setattr(TradeRepository, "_locked", read_then_changed_by_someone_else)
+
+    with (
+        pytest.raises(ConcurrentUpdateError, match="kept changing") as raised,
+        database.transaction() as uow,
+    ):
+        uow.trades.apply_order(trade, order_payload(trade.client_order_id))
+
+    stored = _reload(database, trade)
+    assert isinstance(raised.value, RetryableDatabaseError)
+    assert stored.status is TradeStatus.NEW
+    assert stored.alpaca_order_id is None
+    assert stored.version == 2
+
+
+def test_a_batch_of_orders_is_applied_with_one_update_per_row_in_one_call(
+    database: Database,
+) -> None:
+    trades = [_intent(database, symbol=symbol) for symbol in ("AAPL", "MSFT", "NVDA")]
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(database.engine, "before_cursor_execute", listener)
+    try:
+        with database.transaction() as uow:
+            results = uow.trades.apply_orders(
+                [
+                    (trade, order_payload(trade.client_order_id, id=f"order-{n}"))
+                    for n, trade in enumerate(trades)
+                ]
+            )
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listener)
+
+    sent = [s for s in statements if not s.startswith(("BEGIN", "PRAGMA"))]
+    assert [s.split()[0] for s in sent] == ["SELECT", "UPDATE"]
+    assert all(isinstance(r, ApplyResult) and r.changed for r in results)
+    for n, trade in enumerate(trades):
+        stored = _reload(database, trade)
+        assert (stored.status, stored.alpaca_order_id) == (TradeStatus.ACCEPTED, f"order-{n}")
+        assert _columns(stored) == _columns(trade)
+
+
+def test_a_refused_order_in_a_batch_leaves_the_others_applied(database: Database) -> None:
+    good, bad, other = (_intent(database, symbol=s) for s in ("AAPL", "MSFT", "NVDA"))
+
+    with database.transaction() as uow:
+        results = uow.trades.apply_orders(
+            [
+                (good, order_payload(good.client_order_id, id="order-1")),
+                (bad, order_payload(bad.client_order_id, id="order-2", filled_qty="-1")),
+                (other, order_payload("ta-someone-else", id="order-3")),
+            ]
+        )
+
+    assert isinstance(results[0], ApplyResult)
+    assert isinstance(results[1], InvalidValueError)
+    assert results[1].field == "filled_qty"
+    assert isinstance(results[2], InvalidValueError)
+    assert _reload(database, good).status is TradeStatus.ACCEPTED
+    assert _reload(database, bad).status is TradeStatus.NEW
+    assert _reload(database, other).status is TradeStatus.NEW
+
+
+def test_a_batch_decides_a_trade_changed_since_it_was_read_on_the_stored_row(
+    database: Database,
+) -> None:
+    moved, kept = _intent(database), _intent(database, symbol="MSFT")
+    outdated = _reload(database, moved)
+    _apply(
+        database,
+        moved,
+        order_payload(moved.client_order_id, status="filled", filled_qty="3", updated_at=at(5)),
+    )
+
+    with database.transaction() as uow:
+        results = uow.trades.apply_orders(
+            [
+                (outdated, order_payload(moved.client_order_id, updated_at=at(1))),
+                (kept, order_payload(kept.client_order_id, id="order-2", updated_at=at(1))),
+                (kept, order_payload(kept.client_order_id, id="order-2", updated_at=at(1))),
+            ]
+        )
+
+    _first, second, _repeated = results
+    assert [getattr(r, "ignored", r) for r in results] == ["terminal", None, "unchanged"]
+    assert isinstance(second, ApplyResult)
+    assert second.changed
+    assert _reload(database, moved).status is TradeStatus.FILLED
+    assert _reload(database, kept).version == 2
+
+
+def test_a_batch_refuses_an_autocommit_unit_of_work(postgres_database: Database) -> None:
+    trade = _intent(postgres_database)
+
+    with (
+        pytest.raises(RuntimeError, match="apply_orders needs a transaction"),
+        postgres_database.autocommit() as uow,
+    ):
+        uow.trades.apply_orders([(trade, order_payload(trade.client_order_id))])
+
+    assert _reload(postgres_database, trade).status is TradeStatus.NEW
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
 from tests.conftest import make_settings
 from trading_automation.db.database import Database, UnitOfWork, transaction
@@ -43,6 +43,64 @@ def test_rolls_back_everything_when_the_block_raises(database: Database) -> None
         raise RuntimeError("boom")
 
     assert _count(database) == 0
+
+
+def test_autocommit_commits_each_statement_as_it_runs(postgres_database: Database) -> None:
+    with pytest.raises(RuntimeError, match="after one"), postgres_database.autocommit() as uow:
+        uow.session.add(_trade(1))
+        uow.flush()
+        # Already visible to every other connection, before the block ends.
+        assert _count(postgres_database) == 1
+        raise RuntimeError("after one statement")
+
+    assert _count(postgres_database) == 1
+
+
+def test_objects_of_an_autocommit_block_that_raised_stay_readable(
+    postgres_database: Database,
+) -> None:
+    with postgres_database.transaction() as uow:
+        uow.session.add(_trade(1))
+    with pytest.raises(RuntimeError), postgres_database.autocommit() as uow:
+        trade = uow.session.scalars(select(Trade)).one()
+        uow.session.add(_trade(2))
+        uow.flush()
+        raise RuntimeError("after the insert committed")
+
+    assert (trade.source_hash, trade.symbol) == ("h1", "AMZN")
+    assert _count(postgres_database) == 2
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgresql-transaction-pooling"])
+def test_autocommit_is_an_ordinary_transaction_where_statements_cannot_commit_alone(
+    where: str, migrated_urls: Callable[[str], str]
+) -> None:
+    if where == "sqlite":
+        settings = make_settings(migrated_urls("sqlite"))
+    else:
+        settings = make_settings(migrated_urls("postgresql"), database_pool_mode="transaction")
+    database = Database.from_settings(settings)
+    try:
+        with pytest.raises(RuntimeError, match="boom"), database.autocommit() as uow:
+            uow.session.add(_trade(1))
+            uow.flush()
+            raise RuntimeError("boom")
+
+        assert _count(database) == 0
+    finally:
+        with database.transaction() as uow:
+            uow.session.execute(delete(Trade))
+        database.dispose()
+
+
+def test_the_daily_cap_lock_refuses_an_autocommit_unit_of_work(
+    postgres_database: Database,
+) -> None:
+    with (
+        pytest.raises(RuntimeError, match="needs a transaction"),
+        postgres_database.autocommit() as uow,
+    ):
+        uow.trades.lock_daily_caps(date(2024, 6, 20))
 
 
 def test_savepoint_undoes_only_its_own_block(database: Database) -> None:

@@ -11,6 +11,7 @@ Importing this package loads SQLAlchemy; commands import it only when they need 
 from trading_automation.db.database import Database, UnitOfWork, transaction
 from trading_automation.db.errors import (
     CheckConstraintViolationError,
+    ConcurrentUpdateError,
     DatabaseError,
     DatabaseLockedError,
     DatabaseUnavailableError,
@@ -62,6 +63,7 @@ __all__ = [
     "CheckConstraintViolationError",
     "ClaimOutcome",
     "ClaimResult",
+    "ConcurrentUpdateError",
     "CongressFeedRepository",
     "CongressTradeFeed",
     "Cursor",

@@ -7,6 +7,9 @@
             ...
     # COMMIT here, or ROLLBACK if the block raised
 
+`Database.autocommit()` is the unit of work for single-statement writes: PostgreSQL commits each
+statement as it runs, which saves the BEGIN and COMMIT round trips of a transaction.
+
 `Database.run(work)` runs `work(uow)` in a fresh transaction and runs it again when the database
 reports a lost race (serialization failure, deadlock, SQLite busy), with bounded attempts and
 jittered exponential backoff. The work must therefore be safe to repeat from the start.
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 IsolationLevel = Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
+AUTOCOMMIT = "AUTOCOMMIT"
 
 _log = structlog.get_logger(__name__)
 
@@ -95,17 +99,37 @@ def transaction(session: Session) -> Iterator[Session]:
 class Database:
     """An engine and its session factories; built once per process by the command that needs it."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, autocommit: bool = True) -> None:
+        """`autocommit=False` makes `autocommit()` an ordinary transaction (see there)."""
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False, autobegin=False)
         self._readonly_sessions = sessionmaker(
             bind=readonly_engine(engine), expire_on_commit=False, autobegin=False
         )
+        self._autocommit_sessions = (
+            sessionmaker(
+                bind=engine.execution_options(isolation_level=AUTOCOMMIT),
+                expire_on_commit=False,
+                autobegin=False,
+            )
+            if autocommit and engine.dialect.name == "postgresql"
+            else None
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, url: str | None = None) -> Database:
         """Build the database for DATABASE_URL (or `url`) with the configured pooling."""
-        return cls(create_database_engine(settings, url=url))
+        # Behind PgBouncer's transaction pooling the statement timeout is set per transaction
+        # (SET LOCAL), which a statement outside a transaction would run without.
+        return cls(
+            create_database_engine(settings, url=url),
+            autocommit=settings.database_pool_mode != "transaction",
+        )
+
+    @property
+    def autocommits(self) -> bool:
+        """Whether `autocommit()` commits statement by statement (False: it is a transaction)."""
+        return self._autocommit_sessions is not None
 
     @property
     def dialect_name(self) -> str:
@@ -124,6 +148,33 @@ class Database:
             if isolation_level is not None and self.dialect_name == "postgresql":
                 session.connection(execution_options={"isolation_level": isolation_level})
             yield UnitOfWork(session)
+
+    @contextmanager
+    def autocommit(self) -> Iterator[UnitOfWork]:
+        """A unit of work whose statements PostgreSQL commits one by one, as each runs.
+
+        A write then costs one round trip instead of three (BEGIN, the statement, COMMIT), and
+        is as durable as a committed transaction. Nothing groups the block's statements: an
+        exception leaves those already run committed, and row locks (`FOR UPDATE`) and
+        transaction-scoped advisory locks end with their statement. Use it only for work that is
+        one statement, or whose statements are each correct on their own, like the trade
+        repository's `record_intent` and `apply_order`.
+
+        On SQLite, and behind PgBouncer's transaction pooling, it is an ordinary `transaction()`;
+        for a single statement the outcome is the same.
+        """
+        if self._autocommit_sessions is None:
+            with self.transaction() as uow:
+                yield uow
+            return
+        with self._autocommit_sessions() as session, session.begin():
+            try:
+                yield UnitOfWork(session)
+            except BaseException:
+                # Every statement run has committed: keep the objects as they were read and
+                # written (the rollback that follows would expire them), detached.
+                session.expunge_all()
+                raise
 
     def run(
         self,

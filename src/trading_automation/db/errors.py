@@ -107,6 +107,10 @@ class DatabaseLockedError(RetryableDatabaseError):
     """SQLite stayed locked by another writer past the busy timeout; retry it."""
 
 
+class ConcurrentUpdateError(RetryableDatabaseError):
+    """A row kept changing between reading it and writing it (optimistic concurrency); retry."""
+
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQLITE_COLUMNS = re.compile(r"constraint failed: (?P<columns>.+)$", re.I)
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (?P<name>\S+)", re.I)

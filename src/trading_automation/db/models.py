@@ -132,6 +132,7 @@ class Trade(Base):
         CheckConstraint("qty_submitted > 0", name="qty_submitted_positive"),
         CheckConstraint("filled_qty >= 0", name="filled_qty_not_negative"),
         CheckConstraint("filled_avg_price >= 0", name="filled_avg_price_not_negative"),
+        CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint(
             f"length(client_order_id) BETWEEN 1 AND {CLIENT_ORDER_ID_MAX_LENGTH}",
             name="client_order_id_length",
@@ -181,8 +182,14 @@ class Trade(Base):
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     raw_order_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # Optimistic concurrency: every write of the row adds one (the ORM does it on flush, see
+    # `version_id_col`), so an UPDATE guarded by the version a writer read applies only if nobody
+    # changed the row since.
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
     feed_record: Mapped[CongressTradeFeed | None] = relationship(back_populates="trades")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - declarative reads it once
 
     def __repr__(self) -> str:
         return (

@@ -140,13 +140,12 @@ class Reconciler:
     def _apply(self, pairs: list[tuple[Trade, AlpacaOrder]], report: ReconcileReport) -> int:
         still_open = 0
         with self.database.transaction() as uow:
-            for stale, order in pairs:
-                # apply_order validates everything before it changes the row, so a refused
-                # order leaves the transaction clean for the others (no savepoint needed).
-                try:
-                    result = uow.trades.apply_order(stale, order)
-                except InvalidValueError as error:
-                    report.errors.append(f"{stale.client_order_id}: {error}")
+            # A refused order is validated before anything is written, so it leaves the
+            # transaction clean for the others (no savepoint needed).
+            results = uow.trades.apply_orders(pairs)
+            for (stale, _order), result in zip(pairs, results, strict=True):
+                if isinstance(result, InvalidValueError):
+                    report.errors.append(f"{stale.client_order_id}: {result}")
                     still_open += 1
                     continue
                 trade = result.trade

@@ -10,12 +10,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 
+from trading_automation.db.errors import ConcurrentUpdateError
 from trading_automation.db.models import NOTIONAL, PRICE, QUANTITY, Trade
 from trading_automation.db.repositories.pagination import Cursor, Page, check_page_size
 from trading_automation.db.repositories.upsert import conflict_insert
@@ -35,6 +47,8 @@ from trading_automation.errors import InvalidValueError
 
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9./-]{0,11}$")
 COUNT_CAP = 10_000
+# Re-reads of a row that keeps changing under `apply_order` before giving up.
+APPLY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -126,37 +140,37 @@ class TradeRepository:
         With `skip_reason` the row is recorded SKIPPED instead (a guardrail stopped it), in the
         same single statement. Idempotent by `source_hash`: a repeated or concurrent call returns
         the existing row, untouched, with `created=False`; the unique index decides.
+
+        One statement when the row is new, so it can run in an autocommit unit of work.
         """
         if not isinstance(source_hash, str) or not is_source_hash(source_hash):
             raise InvalidValueError("source_hash", "expected a lower-case SHA-256 hex digest")
         when = require_aware_utc(now, field="now") if now else utcnow()
         reason = None if skip_reason is None else _reason(skip_reason)
-        statement = (
-            conflict_insert(self.session, Trade)
-            .values(
-                id=uuid.uuid4(),
-                source_hash=source_hash,
-                client_order_id=client_order_id_for(source_hash),
-                congress_trade_feed_id=congress_trade_feed_id,
-                symbol=normalize_symbol(symbol),
-                side=OrderSide.BUY,
-                order_type=OrderType.MARKET,
-                time_in_force=TimeInForce.DAY,
-                status=TradeStatus.NEW if reason is None else TradeStatus.SKIPPED,
-                status_reason=reason,
-                created_at=when,
-                updated_at=when,
-            )
-            # No conflict target: the client order id is derived from the source hash, and a
-            # concurrent insert may collide on either unique index first. Both mean "exists".
-            .on_conflict_do_nothing()
-            .returning(Trade)
-        )
-        created = self.session.scalars(
-            statement, execution_options={"populate_existing": True}
-        ).one_or_none()
-        if created is not None:
-            return IntentResult(trade=created, created=True)
+        values: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "source_hash": source_hash,
+            "client_order_id": client_order_id_for(source_hash),
+            "congress_trade_feed_id": congress_trade_feed_id,
+            "symbol": normalize_symbol(symbol),
+            "side": OrderSide.BUY,
+            "order_type": OrderType.MARKET,
+            "time_in_force": TimeInForce.DAY,
+            "status": TradeStatus.NEW if reason is None else TradeStatus.SKIPPED,
+            "status_reason": reason,
+            "created_at": when,
+            "updated_at": when,
+            "version": 1,
+        }
+        inserted = self.session.execute(_intent_insert(self.session), values).first()
+        if inserted is not None:
+            # The row holds exactly these values, checked above: build the object from them
+            # (as a load from the database would) instead of reading the row back.
+            trade = _TRADE_MANAGER.new_instance()
+            trade.__dict__.update({name: values.get(name) for name in _TRADE_COLUMNS})
+            make_transient_to_detached(trade)
+            self.session.add(trade)
+            return IntentResult(trade=trade, created=True)
         existing = self.session.scalars(
             select(Trade)
             .where(Trade.source_hash == source_hash)
@@ -169,57 +183,120 @@ class TradeRepository:
 
         Accepts the parsed order or the payload as Alpaca sends it. A terminal trade never changes
         status, `filled_qty` never decreases, and an order older than the one already applied
-        (by its `updated_at`) is ignored. The trade row is locked for the update.
+        (by its `updated_at`) is ignored.
+
+        Concurrency is optimistic: the change is worked out from `trade` as the caller holds it
+        and written by one UPDATE guarded by the row's `version`, so it applies only if nobody
+        changed the row since the caller read it. When somebody did, or when the order would be
+        ignored, the row is read afresh (locked, inside a transaction) and the decision is made
+        again on what is stored. Safe in an autocommit unit of work as well.
         """
         parsed = _parse_order(order)
-        if parsed.client_order_id != trade.client_order_id:
-            raise InvalidValueError(
-                "client_order_id",
-                f"order {parsed.id} belongs to {parsed.client_order_id!r}, "
-                f"not to trade {trade.client_order_id!r}",
-            )
-        trade = self._locked(trade)
-        previous = trade.status
-        if trade.alpaca_order_id is not None and trade.alpaca_order_id != parsed.id:
-            raise InvalidValueError(
-                "id", f"trade is bound to order {trade.alpaca_order_id}, got order {parsed.id}"
-            )
-        if previous.is_terminal:
-            return ApplyResult(trade, changed=False, previous_status=previous, ignored="terminal")
-        stored = _stored_change(trade)
-        incoming = parsed.last_change
-        if stored is not None and incoming is not None and incoming < stored:
-            return ApplyResult(trade, changed=False, previous_status=previous, ignored="stale")
-        if trade.alpaca_order_id == parsed.id and trade.raw_order_json == parsed.raw:
-            return ApplyResult(trade, changed=False, previous_status=previous, ignored="unchanged")
+        _check_owner(trade, parsed)
+        if "version" in trade.__dict__:
+            previous = trade.status
+            change = _order_change(trade, parsed)
+            if isinstance(change, dict) and self._write_if_unchanged(trade, change):
+                return ApplyResult(trade, changed=True, previous_status=previous)
+        for _attempt in range(APPLY_ATTEMPTS):
+            current = self._locked(trade)
+            previous = current.status
+            change = _order_change(current, parsed)
+            if not isinstance(change, dict):
+                return ApplyResult(current, changed=False, previous_status=previous, ignored=change)
+            if self._write_if_unchanged(current, change):
+                return ApplyResult(current, changed=True, previous_status=previous)
+        raise ConcurrentUpdateError(
+            f"trade {trade.client_order_id} kept changing while order {parsed.id} was applied "
+            f"({APPLY_ATTEMPTS} attempts)"
+        )
 
-        filled_qty = _column_decimal(parsed.filled_qty, QUANTITY, "filled_qty")
-        filled_price = _column_decimal(parsed.filled_avg_price, PRICE, "filled_avg_price")
-        notional = _column_decimal(parsed.notional, NOTIONAL, "notional")
-        qty = _column_decimal(parsed.qty, QUANTITY, "qty")
-        new_status = parsed.trade_status
-        if STATUS_RANK[new_status] < STATUS_RANK[previous]:
-            new_status = previous
-        if filled_qty is not None and (trade.filled_qty is None or filled_qty >= trade.filled_qty):
-            trade.filled_qty = filled_qty
-            if filled_price is not None:
-                trade.filled_avg_price = filled_price
-        trade.alpaca_order_id = parsed.id
-        trade.status = new_status
-        if notional is not None:
-            trade.notional_submitted = notional
-        if qty is not None and notional is None:
-            trade.qty_submitted = qty
-        trade.submitted_at = parsed.submitted_at or parsed.created_at or trade.submitted_at
-        trade.filled_at = parsed.filled_at or trade.filled_at
-        trade.canceled_at = parsed.canceled_at or trade.canceled_at
-        trade.failed_at = parsed.failed_at or trade.failed_at
-        if new_status in {TradeStatus.CANCELED, TradeStatus.EXPIRED, TradeStatus.REJECTED}:
-            trade.status_reason = f"Alpaca reported the order {parsed.status}"
-        trade.raw_order_json = parsed.raw
-        trade.updated_at = utcnow()
-        self.session.flush()
-        return ApplyResult(trade, changed=True, previous_status=previous)
+    def apply_orders(
+        self, pairs: Iterable[tuple[Trade, AlpacaOrder | Mapping[str, Any]]]
+    ) -> list[ApplyResult | InvalidValueError]:
+        """`apply_order` for many trades at once, in the caller's transaction.
+
+        One `SELECT … FOR UPDATE` reads the versions of all the rows; every order whose trade is
+        unchanged since the caller read it is then decided on the caller's copy and written by
+        one batched UPDATE (psycopg pipelines it). A trade that changed meanwhile, or appears
+        twice, goes through `apply_order` on its own. Returns one result per pair, in order: the
+        `ApplyResult`, or the `InvalidValueError` that refused that order (the others still apply).
+        """
+        _require_transaction(self.session, "apply_orders")
+        work = list(pairs)
+        results: list[ApplyResult | InvalidValueError | None] = [None] * len(work)
+        ids = {trade.id for trade, _order in work}
+        locked = select(Trade.id, Trade.version).where(Trade.id.in_(ids)).with_for_update()
+        stored: dict[uuid.UUID, int] = {}
+        for trade_id, version in self.session.execute(locked):
+            stored[trade_id] = version
+        writes: list[tuple[int, Trade, dict[str, Any]]] = []
+        alone: list[int] = []
+        batched: set[uuid.UUID] = set()
+        for index, (trade, order) in enumerate(work):
+            try:
+                parsed = _parse_order(order)
+                _check_owner(trade, parsed)
+                current = "version" in trade.__dict__ and stored.get(trade.id) == trade.version
+                if not current or trade.id in batched:
+                    alone.append(index)
+                    continue
+                change = _order_change(trade, parsed)
+            except InvalidValueError as error:
+                results[index] = error
+                continue
+            if isinstance(change, dict):
+                batched.add(trade.id)
+                writes.append((index, trade, change))
+            else:
+                results[index] = ApplyResult(
+                    trade, changed=False, previous_status=trade.status, ignored=change
+                )
+        if writes:
+            parameters = [
+                {
+                    **{f"new_{name}": value for name, value in change.items()},
+                    "match_id": trade.id,
+                    "match_version": trade.version,
+                    "new_version": trade.version + 1,
+                }
+                for _index, trade, change in writes
+            ]
+            result = cast(CursorResult[Any], self.session.execute(_GUARDED_UPDATE, parameters))
+            if result.rowcount != len(writes):
+                # Unreachable while the rows are locked; refuse rather than guess which applied.
+                raise ConcurrentUpdateError(
+                    f"{len(writes) - result.rowcount} of {len(writes)} locked trades changed "
+                    "while their orders were applied"
+                )
+            for index, trade, change in writes:
+                previous = trade.status
+                for name, value in change.items():
+                    set_committed_value(trade, name, value)
+                set_committed_value(trade, "version", trade.version + 1)
+                results[index] = ApplyResult(trade, changed=True, previous_status=previous)
+        for index in alone:
+            trade, order = work[index]
+            try:
+                results[index] = self.apply_order(trade, order)
+            except InvalidValueError as error:
+                results[index] = error
+        return [result for result in results if result is not None]
+
+    def _write_if_unchanged(self, trade: Trade, change: dict[str, Any]) -> bool:
+        """UPDATE the row to `change` if its version is still `trade.version`; on success the
+        object takes the new values (as committed state, nothing left to flush)."""
+        version = trade.version
+        parameters = {f"new_{name}": value for name, value in change.items()}
+        parameters.update(match_id=trade.id, match_version=version, new_version=version + 1)
+        result = cast(CursorResult[Any], self.session.execute(_GUARDED_UPDATE, parameters))
+        written = result.rowcount
+        if written != 1:
+            return False
+        for name, value in change.items():
+            set_committed_value(trade, name, value)
+        set_committed_value(trade, "version", version + 1)
+        return True
 
     def mark_failed(self, trade: Trade, reason: str, *, now: datetime | None = None) -> bool:
         """Record that the system could not place the order; False if the trade is terminal."""
@@ -256,6 +333,7 @@ class TradeRepository:
         could both see room for one more trade. PostgreSQL: a transaction-scoped advisory lock.
         SQLite: write transactions already run one at a time (BEGIN IMMEDIATE).
         """
+        _require_transaction(self.session, "lock_daily_caps")
         if self.session.get_bind().dialect.name == "postgresql":
             key = int.from_bytes(
                 hashlib.sha256(f"trade-caps:{day.isoformat()}".encode()).digest()[:8],
@@ -267,7 +345,14 @@ class TradeRepository:
     def _locked(self, trade: Trade) -> Trade:
         """The trade's row, read afresh under a row lock (one SELECT … FOR UPDATE), so concurrent
         updaters apply one after the other. Works for a trade loaded in another session too."""
-        locked = self.session.get(Trade, trade.id, with_for_update=True, populate_existing=True)
+        # A select rather than `Session.get`: get() with FOR UPDATE refuses a row whose version
+        # moved past the copy in this session, and reading the newer row is the point here.
+        locked = self.session.scalars(
+            select(Trade)
+            .where(Trade.id == trade.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
         if locked is None:
             raise InvalidValueError("trade", f"trade {trade.id} does not exist")
         return locked
@@ -538,6 +623,145 @@ def _stored_change(trade: Trade) -> datetime | None:
         return AlpacaOrder.from_api(trade.raw_order_json).last_change
     except ValidationError:
         return None
+
+
+def _require_transaction(session: Session, what: str) -> None:
+    """Refuse an autocommit unit of work, where locks end with their own statement."""
+    if session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        raise RuntimeError(
+            f"{what} needs a transaction: in an autocommit unit of work its row locks would "
+            "end with their own statement"
+        )
+
+
+def _check_owner(trade: Trade, parsed: AlpacaOrder) -> None:
+    if parsed.client_order_id != trade.client_order_id:
+        raise InvalidValueError(
+            "client_order_id",
+            f"order {parsed.id} belongs to {parsed.client_order_id!r}, "
+            f"not to trade {trade.client_order_id!r}",
+        )
+
+
+def _order_change(trade: Trade, parsed: AlpacaOrder) -> dict[str, Any] | str:
+    """The row's new values for this order, from the trade as given; or why it is ignored.
+
+    Raises when the order is not the trade's: a trade's broker order id never changes once set.
+    """
+    if trade.alpaca_order_id is not None and trade.alpaca_order_id != parsed.id:
+        raise InvalidValueError(
+            "id", f"trade is bound to order {trade.alpaca_order_id}, got order {parsed.id}"
+        )
+    if trade.status.is_terminal:
+        return "terminal"
+    stored = _stored_change(trade)
+    incoming = parsed.last_change
+    if stored is not None and incoming is not None and incoming < stored:
+        return "stale"
+    if trade.alpaca_order_id == parsed.id and trade.raw_order_json == parsed.raw:
+        return "unchanged"
+
+    filled_qty = _column_decimal(parsed.filled_qty, QUANTITY, "filled_qty")
+    filled_price = _column_decimal(parsed.filled_avg_price, PRICE, "filled_avg_price")
+    notional = _column_decimal(parsed.notional, NOTIONAL, "notional")
+    qty = _column_decimal(parsed.qty, QUANTITY, "qty")
+    status = parsed.trade_status
+    if STATUS_RANK[status] < STATUS_RANK[trade.status]:
+        status = trade.status
+    change: dict[str, Any] = {name: getattr(trade, name) for name in _APPLIED_COLUMNS}
+    if filled_qty is not None and (trade.filled_qty is None or filled_qty >= trade.filled_qty):
+        change["filled_qty"] = filled_qty
+        if filled_price is not None:
+            change["filled_avg_price"] = filled_price
+    change["alpaca_order_id"] = parsed.id
+    change["status"] = status
+    if notional is not None:
+        change["notional_submitted"] = notional
+    if qty is not None and notional is None:
+        change["qty_submitted"] = qty
+    change["submitted_at"] = parsed.submitted_at or parsed.created_at or trade.submitted_at
+    change["filled_at"] = parsed.filled_at or trade.filled_at
+    change["canceled_at"] = parsed.canceled_at or trade.canceled_at
+    change["failed_at"] = parsed.failed_at or trade.failed_at
+    if status in {TradeStatus.CANCELED, TradeStatus.EXPIRED, TradeStatus.REJECTED}:
+        change["status_reason"] = f"Alpaca reported the order {parsed.status}"
+    change["raw_order_json"] = parsed.raw
+    change["updated_at"] = utcnow()
+    return change
+
+
+# The columns an order from the broker may change, written together by one prepared UPDATE.
+_APPLIED_COLUMNS = (
+    "alpaca_order_id",
+    "status",
+    "status_reason",
+    "notional_submitted",
+    "qty_submitted",
+    "filled_qty",
+    "filled_avg_price",
+    "submitted_at",
+    "filled_at",
+    "canceled_at",
+    "failed_at",
+    "raw_order_json",
+    "updated_at",
+)
+_TRADE = cast(Table, Trade.__table__)
+_TRADE_COLUMNS = tuple(column.key for column in _TRADE.columns)
+_TRADE_MANAGER = manager_of_class(Trade)
+_GUARDED_UPDATE = (
+    _TRADE.update()
+    .where(
+        _TRADE.c.id == bindparam("match_id", type_=_TRADE.c.id.type),
+        _TRADE.c.version == bindparam("match_version", type_=_TRADE.c.version.type),
+    )
+    .values(
+        {
+            _TRADE.c[name]: bindparam(f"new_{name}", type_=_TRADE.c[name].type)
+            for name in (*_APPLIED_COLUMNS, "version")
+        }
+    )
+)
+_INTENT_COLUMNS = (
+    "id",
+    "source_hash",
+    "client_order_id",
+    "congress_trade_feed_id",
+    "symbol",
+    "side",
+    "order_type",
+    "time_in_force",
+    "status",
+    "status_reason",
+    "created_at",
+    "updated_at",
+    "version",
+)
+_INTENT_INSERTS: dict[str, Any] = {}
+
+
+def _intent_insert(session: Session) -> Any:
+    """The intent's INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect.
+
+    No conflict target: the client order id is derived from the source hash, and a concurrent
+    insert may collide on either unique index first. Both mean "exists".
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _INTENT_INSERTS.get(dialect)
+    if statement is None:
+        statement = (
+            conflict_insert(session, _TRADE)
+            .values(
+                {
+                    _TRADE.c[name]: bindparam(name, type_=_TRADE.c[name].type)
+                    for name in _INTENT_COLUMNS
+                }
+            )
+            .on_conflict_do_nothing()
+            .returning(_TRADE.c.id)
+        )
+        _INTENT_INSERTS[dialect] = statement
+    return statement
 
 
 __all__ = [
