@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 
 from benchmarks.common import Figure, migrated, scratch_postgres, scratch_sqlite
 from trading_automation.db import Database
-from trading_automation.domain.filings import normalize_record
+from trading_automation.domain.filings import client_order_id_for, normalize_record
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.worker.open_job import Candidate, OpenJob, RunClock
 from trading_automation.worker.reconcile import Reconciler, ReconcileReport
@@ -39,14 +39,15 @@ def _candidates(count: int) -> list[Candidate]:
     return out
 
 
-def _order(trade: Any, status: str, minutes: int) -> AlpacaOrder:
+def _order(candidate: Candidate, status: str, minutes: int) -> AlpacaOrder:
     moment = (OPEN + timedelta(minutes=minutes)).isoformat()
     filled = status == "filled"
+    client_order_id = client_order_id_for(candidate.source_hash)
     return AlpacaOrder.from_api(
         {
-            "id": f"order-{trade.client_order_id[3:40]}",
-            "client_order_id": trade.client_order_id,
-            "symbol": trade.symbol,
+            "id": f"order-{client_order_id[3:40]}",
+            "client_order_id": client_order_id,
+            "symbol": candidate.symbol,
             "status": status,
             "notional": "1000",
             "filled_qty": "5.123456789" if filled else "0",
@@ -91,18 +92,23 @@ def _worker_work(database: Database, settings: Any, count: int) -> tuple[float, 
     clock = RunClock(OPEN, time.monotonic)
     reconciler = Reconciler(database, None)  # type: ignore[arg-type]
     candidates = _candidates(count)
+    # The broker's answers, parsed beforehand: parsing JSON is the HTTP client's work.
+    accepted = [_order(candidate, "accepted", 0) for candidate in candidates]
+    filled = [_order(candidate, "filled", 1) for candidate in candidates]
     counter = _Counter(database)
     started = time.perf_counter()
     trades = []
-    for candidate in candidates:
-        trade = job.record_intent(candidate, summary, clock)
-        assert trade is not None
-        job.record_order(trade, _order(trade, "accepted", 0))
-        trades.append(trade)
+    with job.placing_orders(summary):  # as the order loop does
+        for candidate, answer in zip(candidates, accepted, strict=True):
+            trade = job.record_intent(candidate, summary, clock)
+            assert trade is not None
+            job.record_order(trade, answer, summary)
+            trades.append(trade)
+    assert not summary.errors, summary.errors
     # Fills arrive in reconcile rounds of at most 500 orders, as one list request returns them.
     for start in range(0, len(trades), 500):
-        batch = trades[start : start + 500]
-        reconciler._apply([(t, _order(t, "filled", 1)) for t in batch], ReconcileReport())
+        pairs = list(zip(trades[start : start + 500], filled[start : start + 500], strict=True))
+        reconciler._apply(pairs, ReconcileReport())
     elapsed = time.perf_counter() - started
     return elapsed, counter.statements
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as wall_time
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_EVERY_S = 10.0
+# The order loop writes the broker's acknowledgements in batches: one transaction per this many,
+# or sooner once the oldest waiting one is this old (see `OpenJob.placing_orders`).
+ACK_BATCH = 50
+ACK_FLUSH_S = 1.0
 EXIT_OK = 0
 EXIT_FAILED = 1
 
@@ -175,6 +180,9 @@ class OpenJob:
         self._touched: set[uuid.UUID] = set()
         self._feed_ids: dict[str, uuid.UUID] = {}
         self._last_heartbeat = float("-inf")
+        self._writes: UnitOfWork | None = None
+        self._acks: list[tuple[Trade, AlpacaOrder]] | None = None
+        self._acks_since = 0.0
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -396,11 +404,63 @@ class OpenJob:
         summary.orders.candidates = len(candidates)
         with self.database.transaction(readonly=True) as uow:
             self._feed_ids = uow.feed.ids_by_source_hash(c.source_hash for c in candidates)
-        for candidate in candidates:
-            trade = self.record_intent(candidate, summary, clock)
-            if trade is not None:
-                self._submit(trade, summary)
-            self._heartbeat(run_id, clock)
+        with self.placing_orders(summary):
+            for candidate in candidates:
+                trade = self.record_intent(candidate, summary, clock)
+                if trade is not None:
+                    self._submit(trade, summary)
+                self._heartbeat(run_id, clock)
+
+    @contextmanager
+    def placing_orders(self, summary: RunSummary) -> Iterator[None]:
+        """The order loop's database side: a durable intent before each order, and the broker's
+        acknowledgements written in batches.
+
+        - Each intent is committed (durably) before its order is sent. On PostgreSQL it is one
+          statement on an autocommit connection held for the whole loop, instead of a checkout
+          and a BEGIN/COMMIT per intent. On SQLite and behind PgBouncer's transaction pooling,
+          where `autocommit()` is a transaction, each intent keeps a transaction of its own
+          (holding one would keep it open across every order sent).
+        - Acknowledgements wait in memory and are written together, one transaction per
+          `ACK_BATCH` or once the oldest is `ACK_FLUSH_S` old, and always when the block ends
+          (before reconciliation reads them). Until then a trade reads NEW without its broker
+          order id; if the worker dies first, the next run or `reconcile` finds the order by its
+          client order id, exactly as after a worker killed right after the broker accepted it.
+        """
+        if self._acks is not None:  # already inside
+            yield
+            return
+        self._acks = []
+        try:
+            with self._held_writer():
+                yield
+        except BaseException:
+            self._flush_acks(summary, quiet=True)
+            raise
+        else:
+            self._flush_acks(summary)
+        finally:
+            self._acks = None
+
+    @contextmanager
+    def _held_writer(self) -> Iterator[None]:
+        if not self.database.autocommits:
+            yield
+            return
+        with self.database.autocommit() as uow:
+            self._writes = uow
+            try:
+                yield
+            finally:
+                self._writes = None
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[UnitOfWork]:
+        if self._writes is not None:
+            yield self._writes
+        else:
+            with self.database.autocommit() as uow:
+                yield uow
 
     def record_intent(
         self, candidate: Candidate, summary: RunSummary, clock: RunClock
@@ -409,9 +469,13 @@ class OpenJob:
         nothing to send (already traded, or skipped by a guardrail)."""
         now = clock.now()
         day = now.astimezone(NEW_YORK).date()
-        with self.database.transaction() as uow:
+        # Under a daily cap, counting and recording happen in one transaction, under the cap's
+        # lock; otherwise recording the intent is a single statement, committed as it runs.
+        caps = self._caps_apply()
+        unit = self.database.transaction() if caps else self._autocommit()
+        with unit as uow:
             guard = None
-            if self._caps_apply():
+            if caps:
                 uow.trades.lock_daily_caps(day)
                 guard = self._guard(uow, candidate.symbol, day)
             elif not self.settings.trading_enabled:
@@ -494,7 +558,7 @@ class OpenJob:
             # `reconcile` looks it up by client order id; nothing more is sent this run.
             summary.orders.not_sent += 1
             raise _BrokerUnavailable(str(error)) from error
-        self.record_order(trade, order)
+        self.record_order(trade, order, summary)
         summary.orders.submitted += 1
         log.info(
             "order_submitted",
@@ -506,10 +570,43 @@ class OpenJob:
             qty=str(order.qty) if order.qty else None,
         )
 
-    def record_order(self, trade: Trade, order: AlpacaOrder) -> None:
-        """Store the broker's answer to an order: the trade's first acknowledgement."""
+    def record_order(self, trade: Trade, order: AlpacaOrder, summary: RunSummary) -> None:
+        """Store the broker's answer to an order: the trade's first acknowledgement.
+
+        Inside `placing_orders` it joins the batch waiting to be written; outside, it is
+        written at once.
+        """
+        if self._acks is None:
+            self._write_acks([(trade, order)], summary)
+            return
+        if not self._acks:
+            self._acks_since = self.monotonic()
+        self._acks.append((trade, order))
+        if len(self._acks) >= ACK_BATCH or self.monotonic() - self._acks_since >= ACK_FLUSH_S:
+            self._flush_acks(summary)
+
+    def _flush_acks(self, summary: RunSummary, *, quiet: bool = False) -> None:
+        """Write the waiting acknowledgements; `quiet` (while another error propagates) only
+        logs a failure: the orders are then found again by their client order ids."""
+        pairs, self._acks = self._acks or [], []
+        if not pairs:
+            return
+        try:
+            self._write_acks(pairs, summary)
+        except TradingAutomationError as error:
+            if not quiet:
+                raise
+            log.error("acknowledgements_not_stored", orders=len(pairs), error=str(error))
+
+    def _write_acks(self, pairs: list[tuple[Trade, AlpacaOrder]], summary: RunSummary) -> None:
         with self.database.transaction() as uow:
-            uow.trades.apply_order(trade, order)
+            results = uow.trades.apply_orders(pairs)
+        for (trade, _order), result in zip(pairs, results, strict=True):
+            if isinstance(result, InvalidValueError):
+                # The order stands at the broker; the trade stays NEW for reconcile to retry.
+                message = f"{trade.client_order_id}: broker answer not stored: {result}"
+                summary.errors.append(self.redactor.redact(message))
+                log.error("order_answer_refused", client_order_id=trade.client_order_id)
 
     def _fallback(
         self, trade: Trade, summary: RunSummary, refusal: ValidationRefusedError
