@@ -215,6 +215,61 @@ def test_the_lazy_command_list_matches_each_commands_own_help() -> None:
         assert command.get_short_help_str(1000) == short_help, name
 
 
+def _help(columns: str, module: str) -> subprocess.CompletedProcess[str]:
+    """`--help` through `module`'s main, with COLUMNS set; reports whether Click was imported."""
+    code = (
+        "import sys\n"
+        f"from {module} import main\n"
+        "sys.argv = ['trading-automation', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('click' in sys.modules, file=sys.stderr)\n"
+    )
+    environment = {**os.environ, "COLUMNS": columns}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_the_kept_help_text_is_what_click_renders(columns: str) -> None:
+    from trading_automation.entry import ROOT_HELP
+
+    rendered = _help(columns, "trading_automation.cli").stdout
+
+    assert rendered == ROOT_HELP, (
+        "trading_automation.entry.ROOT_HELP no longer matches the command line's help; "
+        f"replace it with:\n{rendered}"
+    )
+
+
+def test_help_is_answered_without_importing_click() -> None:
+    from trading_automation.entry import ROOT_HELP
+
+    result = _help("100", "trading_automation.entry")
+
+    assert result.stdout == ROOT_HELP
+    assert result.stderr.strip() == "False"
+
+
+def test_help_on_a_narrow_terminal_is_wrapped_by_click() -> None:
+    from trading_automation.entry import ROOT_HELP
+
+    result = _help("60", "trading_automation.entry")
+
+    assert result.stderr.strip() == "True"
+    assert result.stdout == _help("60", "trading_automation.cli").stdout
+    assert result.stdout != ROOT_HELP
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
+
+
 def test_help_imports_no_command_module() -> None:
     code = (
         "import sys\n"

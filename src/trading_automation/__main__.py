@@ -1,4 +1,4 @@
-from trading_automation.cli import main
+from trading_automation.entry import main
 
 if __name__ == "__main__":
     main()
