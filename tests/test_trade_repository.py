@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -319,6 +321,33 @@ def _columns(trade: Trade) -> dict[str, Any]:
     return {column.key: getattr(trade, column.key) for column in Trade.__table__.columns}
 
 
+@contextmanager
+def _statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs (SQLite's BEGIN and PRAGMAs left out)."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        if not args[2].startswith(("BEGIN", "PRAGMA")):
+            sent.append(args[2])
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+def _copy_then_filled_by_someone_else(database: Database, trade: Trade) -> Trade:
+    """A copy of `trade` read just before another writer filled it (3 shares)."""
+    outdated = _reload(database, trade)
+    _apply(
+        database,
+        trade,
+        order_payload(trade.client_order_id, status="filled", filled_qty="3", updated_at=at(5)),
+    )
+    return outdated
+
+
 def test_the_trade_an_intent_returns_matches_the_stored_row_in_every_column(
     database: Database,
 ) -> None:
@@ -344,18 +373,12 @@ def test_every_write_of_a_trade_advances_its_version(database: Database) -> None
 
 def test_an_order_applied_to_a_current_copy_is_one_update(database: Database) -> None:
     trade = _intent(database)
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(database.engine, "before_cursor_execute", listener)
-    try:
-        with database.autocommit() as uow:
-            result = uow.trades.apply_order(
-                trade, order_payload(trade.client_order_id, updated_at=at(1))
-            )
-    finally:
-        event.remove(database.engine, "before_cursor_execute", listener)
 
-    sent = [s for s in statements if not s.startswith(("BEGIN", "PRAGMA"))]
+    with _statements(database) as sent, database.autocommit() as uow:
+        result = uow.trades.apply_order(
+            trade, order_payload(trade.client_order_id, updated_at=at(1))
+        )
+
     assert len(sent) == 1
     assert sent[0].startswith("UPDATE trade SET")
     assert result.changed is True
@@ -369,12 +392,7 @@ def test_an_order_applied_to_an_outdated_copy_is_decided_on_the_stored_row(
     database: Database,
 ) -> None:
     trade = _intent(database)
-    outdated = _reload(database, trade)
-    _apply(
-        database,
-        trade,
-        order_payload(trade.client_order_id, status="filled", filled_qty="3", updated_at=at(5)),
-    )
+    outdated = _copy_then_filled_by_someone_else(database, trade)
 
     with database.autocommit() as uow:
         result = uow.trades.apply_order(
@@ -442,21 +460,15 @@ def test_a_batch_of_orders_is_applied_with_one_update_per_row_in_one_call(
     database: Database,
 ) -> None:
     trades = [_intent(database, symbol=symbol) for symbol in ("AAPL", "MSFT", "NVDA")]
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(database.engine, "before_cursor_execute", listener)
-    try:
-        with database.transaction() as uow:
-            results = uow.trades.apply_orders(
-                [
-                    (trade, order_payload(trade.client_order_id, id=f"order-{n}"))
-                    for n, trade in enumerate(trades)
-                ]
-            )
-    finally:
-        event.remove(database.engine, "before_cursor_execute", listener)
 
-    sent = [s for s in statements if not s.startswith(("BEGIN", "PRAGMA"))]
+    with _statements(database) as sent, database.transaction() as uow:
+        results = uow.trades.apply_orders(
+            [
+                (trade, order_payload(trade.client_order_id, id=f"order-{n}"))
+                for n, trade in enumerate(trades)
+            ]
+        )
+
     assert [s.split()[0] for s in sent] == ["SELECT", "UPDATE"]
     assert all(isinstance(r, ApplyResult) and r.changed for r in results)
     for n, trade in enumerate(trades):
@@ -490,12 +502,7 @@ def test_a_batch_decides_a_trade_changed_since_it_was_read_on_the_stored_row(
     database: Database,
 ) -> None:
     moved, kept = _intent(database), _intent(database, symbol="MSFT")
-    outdated = _reload(database, moved)
-    _apply(
-        database,
-        moved,
-        order_payload(moved.client_order_id, status="filled", filled_qty="3", updated_at=at(5)),
-    )
+    outdated = _copy_then_filled_by_someone_else(database, moved)
 
     with database.transaction() as uow:
         results = uow.trades.apply_orders(
