@@ -127,11 +127,6 @@ class Database:
         )
 
     @property
-    def autocommits(self) -> bool:
-        """Whether `autocommit()` commits statement by statement (False: it is a transaction)."""
-        return self._autocommit_sessions is not None
-
-    @property
     def dialect_name(self) -> str:
         """`postgresql` or `sqlite`."""
         return self.engine.dialect.name

@@ -180,7 +180,6 @@ class OpenJob:
         self._touched: set[uuid.UUID] = set()
         self._feed_ids: dict[str, uuid.UUID] = {}
         self._last_heartbeat = float("-inf")
-        self._writes: UnitOfWork | None = None
         self._acks: list[tuple[Trade, AlpacaOrder]] | None = None
         self._acks_since = 0.0
 
@@ -413,27 +412,22 @@ class OpenJob:
 
     @contextmanager
     def placing_orders(self, summary: RunSummary) -> Iterator[None]:
-        """The order loop's database side: a durable intent before each order, and the broker's
-        acknowledgements written in batches.
+        """The order loop's database side: each intent is committed (durably) before its order
+        is sent, and the broker's acknowledgements are written in batches.
 
-        - Each intent is committed (durably) before its order is sent. On PostgreSQL it is one
-          statement on an autocommit connection held for the whole loop, instead of a checkout
-          and a BEGIN/COMMIT per intent. On SQLite and behind PgBouncer's transaction pooling,
-          where `autocommit()` is a transaction, each intent keeps a transaction of its own
-          (holding one would keep it open across every order sent).
-        - Acknowledgements wait in memory and are written together, one transaction per
-          `ACK_BATCH` or once the oldest is `ACK_FLUSH_S` old, and always when the block ends
-          (before reconciliation reads them). Until then a trade reads NEW without its broker
-          order id; if the worker dies first, the next run or `reconcile` finds the order by its
-          client order id, exactly as after a worker killed right after the broker accepted it.
+        Acknowledgements wait in memory and are written together, one transaction per
+        `ACK_BATCH` or once the oldest is `ACK_FLUSH_S` old, and always when the block ends
+        (before reconciliation reads them), also when it raises. Until then a trade reads NEW
+        without its broker order id; if the worker dies first, the next run or `reconcile` finds
+        the order by its client order id, exactly as after a worker killed right after the broker
+        accepted it.
         """
         if self._acks is not None:  # already inside
             yield
             return
         self._acks = []
         try:
-            with self._held_writer():
-                yield
+            yield
         except BaseException:
             self._flush_acks(summary, quiet=True)
             raise
@@ -441,26 +435,6 @@ class OpenJob:
             self._flush_acks(summary)
         finally:
             self._acks = None
-
-    @contextmanager
-    def _held_writer(self) -> Iterator[None]:
-        if not self.database.autocommits:
-            yield
-            return
-        with self.database.autocommit() as uow:
-            self._writes = uow
-            try:
-                yield
-            finally:
-                self._writes = None
-
-    @contextmanager
-    def _autocommit(self) -> Iterator[UnitOfWork]:
-        if self._writes is not None:
-            yield self._writes
-        else:
-            with self.database.autocommit() as uow:
-                yield uow
 
     def record_intent(
         self, candidate: Candidate, summary: RunSummary, clock: RunClock
@@ -472,7 +446,7 @@ class OpenJob:
         # Under a daily cap, counting and recording happen in one transaction, under the cap's
         # lock; otherwise recording the intent is a single statement, committed as it runs.
         caps = self._caps_apply()
-        unit = self.database.transaction() if caps else self._autocommit()
+        unit = self.database.transaction() if caps else self.database.autocommit()
         with unit as uow:
             guard = None
             if caps:
