@@ -54,6 +54,12 @@ def _machine() -> list[str]:
     ]
 
 
+def _label(figure: Figure) -> str:
+    """`B3` or, for a figure measured on one backend, `B3 (PostgreSQL)`."""
+    backend = figure.what.split(":", 1)[0]
+    return f"{figure.id} ({backend})" if backend in ("PostgreSQL", "SQLite") else figure.id
+
+
 def _number(value: float | None) -> str:
     if value is None:
         return ""
@@ -98,10 +104,10 @@ def write_report(figures: list[Figure], path: Path, *, quick: bool) -> None:
         "",
     ]
     lines += _table(figures)
-    notes = [(f.id, note) for f in figures for note in f.notes]
+    notes = [(_label(f), note) for f in figures for note in f.notes]
     if notes:
         lines += ["", "Notes:", ""]
-        lines += [f"- {figure_id}: {note}" for figure_id, note in notes]
+        lines += [f"- {label}: {note}" for label, note in notes]
     history = HERE / "history.md"
     if history.exists():
         lines += ["", history.read_text().rstrip()]
