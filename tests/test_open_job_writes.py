@@ -142,6 +142,18 @@ def test_an_acknowledgement_waits_no_longer_than_the_flush_interval(
     }
 
 
+def test_a_waiting_acknowledgement_is_stored_once_due_without_another_order(
+    job: OpenJob, summary: RunSummary, database: Database, clock: FakeClock
+) -> None:
+    with job.placing_orders(summary):
+        _place(job, summary, "AAPL", 0)
+        clock.now += open_job.ACK_FLUSH_S
+        job._flush_acks_when_due(summary)  # what the order loop does after each filing
+        during = _states(database)
+
+    assert during == {"AAPL": (TradeStatus.ACCEPTED, "order-0")}
+
+
 def test_an_error_in_the_loop_still_stores_the_waiting_acknowledgements(
     job: OpenJob, summary: RunSummary, database: Database
 ) -> None:

@@ -408,6 +408,7 @@ class OpenJob:
                 trade = self.record_intent(candidate, summary, clock)
                 if trade is not None:
                     self._submit(trade, summary)
+                self._flush_acks_when_due(summary)
                 self._heartbeat(run_id, clock)
 
     @contextmanager
@@ -556,6 +557,13 @@ class OpenJob:
         if not self._acks:
             self._acks_since = self.monotonic()
         self._acks.append((trade, order))
+        self._flush_acks_when_due(summary)
+
+    def _flush_acks_when_due(self, summary: RunSummary) -> None:
+        """Write the waiting acknowledgements once there are `ACK_BATCH` of them or the oldest
+        is `ACK_FLUSH_S` old (checked with each acknowledgement and after each filing)."""
+        if not self._acks:
+            return
         if len(self._acks) >= ACK_BATCH or self.monotonic() - self._acks_since >= ACK_FLUSH_S:
             self._flush_acks(summary)
 
