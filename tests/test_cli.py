@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -215,34 +217,43 @@ def test_the_lazy_command_list_matches_each_commands_own_help() -> None:
         assert command.get_short_help_str(1000) == short_help, name
 
 
-def _help(columns: str, module: str) -> subprocess.CompletedProcess[str]:
-    """`--help` through `module`'s main, with COLUMNS set; reports whether Click was imported."""
+@dataclass(frozen=True)
+class HelpProbe:
+    """What `--help` printed, and every module loaded by then."""
+
+    stdout: str
+    modules: frozenset[str]
+
+
+def help_probe(module: str, columns: str = "80") -> HelpProbe:
+    """`trading-automation --help` through `module`'s main in a fresh interpreter, COLUMNS set."""
     code = (
-        "import sys\n"
+        "import json, sys\n"
         f"from {module} import main\n"
         "sys.argv = ['trading-automation', '--help']\n"
         "try:\n"
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('click' in sys.modules, file=sys.stderr)\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    environment = {**os.environ, "COLUMNS": columns}
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env=environment,
+        env={**os.environ, "COLUMNS": columns},
         check=True,
         timeout=60,
     )
+    modules = json.loads(result.stderr.strip().splitlines()[-1])
+    return HelpProbe(result.stdout, frozenset(modules))
 
 
 @pytest.mark.parametrize("columns", ["80", "200"])
 def test_the_kept_help_text_is_what_click_renders(columns: str) -> None:
     from trading_automation.entry import ROOT_HELP
 
-    rendered = _help(columns, "trading_automation.cli").stdout
+    rendered = help_probe("trading_automation.cli", columns).stdout
 
     assert rendered == ROOT_HELP, (
         "trading_automation.entry.ROOT_HELP no longer matches the command line's help; "
@@ -253,36 +264,26 @@ def test_the_kept_help_text_is_what_click_renders(columns: str) -> None:
 def test_help_is_answered_without_importing_click() -> None:
     from trading_automation.entry import ROOT_HELP
 
-    result = _help("100", "trading_automation.entry")
+    result = help_probe("trading_automation.entry", "100")
 
     assert result.stdout == ROOT_HELP
-    assert result.stderr.strip() == "False"
+    assert "click" not in result.modules
 
 
 def test_help_on_a_narrow_terminal_is_wrapped_by_click() -> None:
     from trading_automation.entry import ROOT_HELP
 
-    result = _help("60", "trading_automation.entry")
+    result = help_probe("trading_automation.entry", "60")
 
-    assert result.stderr.strip() == "True"
-    assert result.stdout == _help("60", "trading_automation.cli").stdout
+    assert "click" in result.modules
+    assert result.stdout == help_probe("trading_automation.cli", "60").stdout
     assert result.stdout != ROOT_HELP
     assert max(len(line) for line in result.stdout.splitlines()) <= 60
 
 
 def test_help_imports_no_command_module() -> None:
-    code = (
-        "import sys\n"
-        "from trading_automation.cli import main\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith('trading_automation.cli.'))\n"
-        "print(','.join(loaded))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    loaded = help_probe("trading_automation.cli").modules
 
-    assert result.stdout.strip().splitlines()[-1] == "trading_automation.cli.context"
+    assert sorted(m for m in loaded if m.startswith("trading_automation.cli.")) == [
+        "trading_automation.cli.context"
+    ]

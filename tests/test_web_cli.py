@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_cli import run_cli
+from tests.test_cli import help_probe, run_cli
 from trading_automation.demo import LATER_PRICES
 from trading_automation.web.server import bind
 
@@ -22,22 +21,10 @@ WEB_STACK = {"starlette", "uvicorn", "jinja2", "sqlalchemy", "httpx", "pydantic"
 
 
 def test_help_imports_neither_the_web_stack_nor_the_database_nor_http() -> None:
-    probe = (
-        "import sys\n"
-        "from trading_automation.cli import main\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(sorted({name.split('.')[0] for name in sys.modules}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
+    result = help_probe("trading_automation.cli")
 
-    *_help, modules = result.stdout.strip().splitlines()
     assert "web" in result.stdout  # the command is listed
-    assert set(json.loads(modules.replace("'", '"'))) & WEB_STACK == set()
+    assert {name.split(".")[0] for name in result.modules} & WEB_STACK == set()
 
 
 def test_web_refuses_a_public_address_without_basic_auth_and_exits_2(tmp_path: Path) -> None:
