@@ -253,15 +253,7 @@ class TradeRepository:
                     trade, changed=False, previous_status=trade.status, ignored=change
                 )
         if writes:
-            parameters = [
-                {
-                    **{f"new_{name}": value for name, value in change.items()},
-                    "match_id": trade.id,
-                    "match_version": trade.version,
-                    "new_version": trade.version + 1,
-                }
-                for _index, trade, change in writes
-            ]
+            parameters = [_guarded_parameters(trade, change) for _index, trade, change in writes]
             result = cast(CursorResult[Any], self.session.execute(_GUARDED_UPDATE, parameters))
             if result.rowcount != len(writes):
                 # Unreachable while the rows are locked; refuse rather than guess which applied.
@@ -271,9 +263,7 @@ class TradeRepository:
                 )
             for index, trade, change in writes:
                 previous = trade.status
-                for name, value in change.items():
-                    set_committed_value(trade, name, value)
-                set_committed_value(trade, "version", trade.version + 1)
+                _take_written(trade, change)
                 results[index] = ApplyResult(trade, changed=True, previous_status=previous)
         for index in alone:
             trade, order = work[index]
@@ -286,16 +276,11 @@ class TradeRepository:
     def _write_if_unchanged(self, trade: Trade, change: dict[str, Any]) -> bool:
         """UPDATE the row to `change` if its version is still `trade.version`; on success the
         object takes the new values (as committed state, nothing left to flush)."""
-        version = trade.version
-        parameters = {f"new_{name}": value for name, value in change.items()}
-        parameters.update(match_id=trade.id, match_version=version, new_version=version + 1)
+        parameters = _guarded_parameters(trade, change)
         result = cast(CursorResult[Any], self.session.execute(_GUARDED_UPDATE, parameters))
-        written = result.rowcount
-        if written != 1:
+        if result.rowcount != 1:
             return False
-        for name, value in change.items():
-            set_committed_value(trade, name, value)
-        set_committed_value(trade, "version", version + 1)
+        _take_written(trade, change)
         return True
 
     def mark_failed(self, trade: Trade, reason: str, *, now: datetime | None = None) -> bool:
@@ -623,6 +608,20 @@ def _stored_change(trade: Trade) -> datetime | None:
         return AlpacaOrder.from_api(trade.raw_order_json).last_change
     except ValidationError:
         return None
+
+
+def _guarded_parameters(trade: Trade, change: dict[str, Any]) -> dict[str, Any]:
+    """`_GUARDED_UPDATE`'s parameters: `change` to the row still at `trade.version`."""
+    parameters = {f"new_{name}": value for name, value in change.items()}
+    parameters.update(match_id=trade.id, match_version=trade.version, new_version=trade.version + 1)
+    return parameters
+
+
+def _take_written(trade: Trade, change: dict[str, Any]) -> None:
+    """Give the object what its row now holds, as committed state (nothing left to flush)."""
+    for name, value in change.items():
+        set_committed_value(trade, name, value)
+    set_committed_value(trade, "version", trade.version + 1)
 
 
 def _require_transaction(session: Session, what: str) -> None:
