@@ -34,6 +34,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 from trading_automation.config import mask_url
 from trading_automation.db.errors import install_error_translation
 from trading_automation.db.models import Base
+from trading_automation.domain.jsonvalues import StoredJson, loads, sanitized
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, ExceptionContext, ExecutionContext
@@ -62,8 +63,16 @@ def json_default(value: object) -> object:
 
 
 def json_dumps(value: object) -> str:
-    """JSON text for a JSON column: unicode kept as is, decimals and dates as strings."""
-    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
+    """JSON text for a JSON column: unicode kept as is, decimals and dates as strings.
+
+    Text already in storage form (`StoredJson`: a raw Quiver record) is sent as it is; in any
+    other document a NUL or a lone surrogate, which no JSON column holds, becomes U+FFFD.
+    """
+    if isinstance(value, StoredJson):
+        return str(value)
+    return json.dumps(
+        sanitized(value), default=json_default, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def create_database_engine(
@@ -124,6 +133,7 @@ def _postgresql_engine(target: URL, settings: Settings, *, for_migrations: bool)
         target,
         connect_args=connect_args,
         json_serializer=json_dumps,
+        json_deserializer=loads,
         **pool_args,
     )
     if pool_args.get("poolclass") is not NullPool:
@@ -189,6 +199,7 @@ def _sqlite_engine(target: URL, settings: Settings, *, for_migrations: bool) -> 
         target,
         connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
         json_serializer=json_dumps,
+        json_deserializer=loads,
         **pool_args,
     )
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from trading_automation.db.types import ExactDecimal, JSONDocument, UTCDateTime
+from trading_automation.db.types import ExactDecimal, JSONDocument, RawJSONDocument, UTCDateTime
 from trading_automation.domain.decimals import fit_decimal
 from trading_automation.domain.enums import (
     OPEN_TRADE_STATUSES,
@@ -104,7 +104,7 @@ class CongressTradeFeed(Base):
     trade_date: Mapped[date | None] = mapped_column(Date)
     filing_date: Mapped[date | None] = mapped_column(Date)
     party: Mapped[Party | None] = mapped_column(_enum(Party, "party"))
-    raw_json: Mapped[Any] = mapped_column(JSONDocument)
+    raw_json: Mapped[Any] = mapped_column(RawJSONDocument)
     problems: Mapped[list[str] | None] = mapped_column(JSONDocument)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,6 +6,9 @@
 - `UTCDateTime`: TIMESTAMPTZ on PostgreSQL; on SQLite a fixed-width UTC text. Naive datetimes are
   refused; values always come back aware, in UTC.
 - `JSONDocument`: JSONB on PostgreSQL, JSON text on SQLite; Python None is SQL NULL.
+- `RawJSONDocument`: a `JSONDocument` for records exactly as an API sent them: written in storage
+  form (`domain.jsonvalues.storage_text`: the record, or the envelope of a record JSONB cannot hold
+  as it is) and read back as the record (`decode_stored`), so what is read is what was sent.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from trading_automation.domain.decimals import fit_decimal
+from trading_automation.domain.jsonvalues import StoredJson, decode_stored, storage_text
 from trading_automation.domain.timestamps import require_aware_utc
 
 # 10**18 - 1 is the widest value a signed 64-bit integer holds with every digit usable.
@@ -92,3 +96,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class RawJSONDocument(TypeDecorator[Any]):
+    """A JSON column holding records exactly as received (see the module docstring)."""
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB(none_as_null=True))
+        return dialect.type_descriptor(JSON(none_as_null=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        # None is the JSON null a record may be, not a missing value: the column is NOT NULL.
+        if isinstance(value, StoredJson):
+            return value
+        return StoredJson(storage_text(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return decode_stored(value)
+
+    def __repr__(self) -> str:
+        return "RawJSONDocument()"

@@ -2,12 +2,18 @@
 
 `normalize_record(raw)` is the one mapping from a raw Quiver record to a feed row. It never fails:
 whatever is wrong with a record is listed in `problems`, and the record is stored anyway.
+
+Any value Quiver sends can be stored. The normalised text columns (ticker, member name) hold no
+character a database refuses: a NUL or a lone surrogate becomes U+FFFD there, a text longer than
+`MAX_TEXT_CHARS` is cut (ending in "…"), and either makes the record malformed, since its key
+could not be computed from what was sent. The raw record itself is kept whole and exact in
+`raw_json` (see `trading_automation.domain.jsonvalues.storage_text`), so a NUL in a field the
+system does not read (a comment) changes nothing: the filing is still traded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from trading_automation.domain.enums import FeedTransaction, Party
+from trading_automation.domain.jsonvalues import canonical_json, storage_text, without_unstorable
 
 CLIENT_ORDER_ID_PREFIX = "ta-"
 
@@ -41,11 +48,12 @@ _TICKER = re.compile(r"^[A-Z][A-Z0-9./-]{0,11}$")
 _MISSING_TICKERS = frozenset({"", "--", "-", "N/A", "NA", "NONE", "NULL"})
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, unicode as is: the same record always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# Longest ticker or member name stored in a text column (an index entry must stay small).
+MAX_TEXT_CHARS = 200
+# A record whose canonical JSON is longer than this is stored but not traded.
+MAX_RECORD_CHARS = 1_000_000
+# Raw values quoted in a problem are cut to this many characters.
+_QUOTE_CHARS = 60
 
 
 def row_hash(raw: Any) -> str:
@@ -54,8 +62,12 @@ def row_hash(raw: Any) -> str:
 
 
 def digest(canonical: str) -> str:
-    """SHA-256 hex of a record's canonical JSON text (its `row_hash`)."""
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 hex of a record's canonical JSON text (its `row_hash`).
+
+    The text is UTF-8; a lone surrogate (which UTF-8 cannot encode) is encoded as its three
+    bytes, so every text has a hash.
+    """
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def source_hash(
@@ -77,6 +89,25 @@ def client_order_id_for(source_hash_value: str) -> str:
 def is_source_hash(value: str) -> bool:
     """True for a lower-case SHA-256 hex digest."""
     return bool(_SHA256_HEX.match(value))
+
+
+def quoted(value: object) -> str:
+    """`repr(value)` cut to a readable length, ending in "…" when cut (for problem texts)."""
+    text = repr(value)
+    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1] + "…"
+
+
+def storable_text(text: str) -> tuple[str, str | None]:
+    """`text` as a text column can hold it, and what had to change (None when nothing did)."""
+    problem = None
+    cleaned = without_unstorable(text)
+    if cleaned != text:
+        text = cleaned
+        problem = "holds a NUL character or a lone surrogate"
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[: MAX_TEXT_CHARS - 1] + "…"
+        problem = problem or f"is longer than {MAX_TEXT_CHARS} characters"
+    return text, problem
 
 
 def normalize_transaction(value: object) -> FeedTransaction:
@@ -130,6 +161,11 @@ class NormalizedFiling:
     problems: tuple[str, ...]
 
     @property
+    def stored_json(self) -> str:
+        """The JSON text `raw_json` stores (the raw record, or its envelope: see jsonvalues)."""
+        return storage_text(self.raw, self.canonical)
+
+    @property
     def malformed(self) -> bool:
         """True when something needed to trade the filing is missing or unreadable."""
         return bool(self.problems)
@@ -170,6 +206,10 @@ def normalize_record(raw: Any, *, canonical: str | None = None) -> NormalizedFil
             problems=(f"record is not a JSON object but {type(raw).__name__}",),
         )
     problems: list[str] = []
+    if len(canonical) > MAX_RECORD_CHARS:
+        problems.append(
+            f"record is {len(canonical):,} characters long (at most {MAX_RECORD_CHARS:,})"
+        )
 
     ticker_text = _text(raw, "Ticker")
     ticker = ticker_text.upper() if ticker_text else None
@@ -177,11 +217,16 @@ def normalize_record(raw: Any, *, canonical: str | None = None) -> NormalizedFil
         problems.append("missing ticker")
         ticker = None
     elif not _TICKER.match(ticker):
-        problems.append(f"ticker {ticker!r} is not a listed symbol")
+        problems.append(f"ticker {quoted(ticker)} is not a listed symbol")
+        ticker, _ = storable_text(ticker)
 
     member_name = _text(raw, "Name")
     if member_name is None:
         problems.append("missing member name")
+    else:
+        member_name, problem = storable_text(member_name)
+        if problem:
+            problems.append(f"member name {problem}")
 
     filing_date: date | None = None
     try:
@@ -189,13 +234,13 @@ def normalize_record(raw: Any, *, canonical: str | None = None) -> NormalizedFil
         if filing_date is None:
             problems.append("missing filing date")
     except ValueError:
-        problems.append(f"unparseable filing date {raw.get('Filed')!r}")
+        problems.append(f"unparseable filing date {quoted(raw.get('Filed'))}")
 
     trade_date: date | None = None
     try:
         trade_date = parse_quiver_date(raw.get("Traded"))
     except ValueError:
-        problems.append(f"unparseable trade date {raw.get('Traded')!r}")
+        problems.append(f"unparseable trade date {quoted(raw.get('Traded'))}")
 
     transaction = normalize_transaction(raw.get("Transaction"))
     digest_key: str | None = None

@@ -20,12 +20,8 @@ from trading_automation.db.repositories.pagination import (
     check_page_size,
 )
 from trading_automation.db.repositories.upsert import conflict_insert
-from trading_automation.domain.filings import (
-    NormalizedFiling,
-    canonical_json,
-    digest,
-    normalize_record,
-)
+from trading_automation.domain.filings import NormalizedFiling, digest, normalize_record
+from trading_automation.domain.jsonvalues import StoredJson, canonical_json
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
 from trading_automation.errors import InvalidValueError
 
@@ -133,7 +129,7 @@ class CongressFeedRepository:
             "trade_date": filing.trade_date,
             "filing_date": filing.filing_date,
             "party": filing.party,
-            "raw_json": filing.raw,
+            "raw_json": StoredJson(filing.stored_json),
             "problems": list(filing.problems) or None,
             "ingested_at": when,
         }
@@ -315,7 +311,7 @@ def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]
         filing.trade_date,
         filing.filing_date,
         filing.party.value if filing.party else None,
-        filing.canonical,
+        filing.stored_json,
         json_dumps(list(filing.problems)) if filing.problems else None,
         ingested_at,
     )
