@@ -224,3 +224,74 @@ def test_recording_a_finished_run_is_idempotent(database: Database) -> None:
         2,
         {"errors": ["quiver unavailable"]},
     )
+
+
+# -- every attempt is kept ----------------------------------------------------------------------
+
+
+def test_every_attempt_is_kept_with_its_owner_times_status_and_summary(database: Database) -> None:
+    first = _claim(database, "host-a:1")
+    assert _finish(database, first, "host-a:1", JobStatus.SUCCESS)
+    forced = _claim(database, "host-b:2", now=T0 + timedelta(hours=1), force=True)
+    with database.transaction() as uow:
+        uow.job_runs.finish(
+            forced.run.id,  # type: ignore[attr-defined]
+            owner="host-b:2",
+            status=JobStatus.SUCCESS,
+            summary={"orders": {"submitted": 0}, "errors": []},
+            now=T0 + timedelta(hours=1, seconds=3),
+        )
+
+    with database.transaction(readonly=True) as uow:
+        run = uow.job_runs.get(JobType.OPEN_JOB, DAY)
+        assert run is not None
+        attempts = uow.job_runs.attempts([run.id])[run.id]
+
+    assert [(a.attempt, a.owner, a.status) for a in attempts] == [
+        (1, "host-a:1", JobStatus.SUCCESS),
+        (2, "host-b:2", JobStatus.SUCCESS),
+    ]
+    assert attempts[0].summary_json == {"orders": {"submitted": 3}, "errors": []}
+    assert attempts[1].summary_json == {"orders": {"submitted": 0}, "errors": []}
+    assert (attempts[0].started_at, attempts[0].finished_at) == (T0, T0 + timedelta(minutes=2))
+    assert attempts[1].finished_at == T0 + timedelta(hours=1, seconds=3)
+    assert run.summary_json == attempts[1].summary_json
+
+
+def test_an_attempt_taken_over_is_closed_as_failed_saying_so(database: Database) -> None:
+    _claim(database, "host-a:1")
+
+    taken = _claim(database, "host-b:2", now=T0 + LEASE + timedelta(seconds=1))
+
+    with database.transaction(readonly=True) as uow:
+        run_id = taken.run.id  # type: ignore[attr-defined]
+        attempts = uow.job_runs.attempts([run_id])[run_id]
+    assert taken.outcome is ClaimOutcome.TAKEOVER  # type: ignore[attr-defined]
+    assert [(a.attempt, a.status) for a in attempts] == [
+        (1, JobStatus.FAILED),
+        (2, JobStatus.RUNNING),
+    ]
+    assert attempts[0].finished_at == T0 + LEASE + timedelta(seconds=1)
+    assert attempts[0].summary_json == {
+        "errors": ["stopped without finishing; attempt 2 took over"]
+    }
+
+
+def test_a_recorded_finished_run_has_its_attempt(database: Database) -> None:
+    with database.transaction() as uow:
+        uow.job_runs.record_finished(
+            JobType.OPEN_JOB,
+            DAY,
+            status=JobStatus.FAILED,
+            owner="seed",
+            started_at=T0,
+            finished_at=T0 + timedelta(seconds=9),
+            attempt=2,
+            summary={"errors": ["quiver down"]},
+        )
+        run = uow.job_runs.get(JobType.OPEN_JOB, DAY)
+        assert run is not None
+        [attempt] = uow.job_runs.attempts([run.id])[run.id]
+
+    assert (attempt.attempt, attempt.status, attempt.owner) == (2, JobStatus.FAILED, "seed")
+    assert attempt.summary_json == {"errors": ["quiver down"]}

@@ -11,7 +11,14 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from tests.conftest import make_settings
 from trading_automation.db import migrate
 
-TABLES = {"congress_trade_feed", "trade", "job_run", "ingest_checkpoint"}
+TABLES = {
+    "congress_trade_feed",
+    "trade",
+    "job_run",
+    "job_run_attempt",
+    "api_request",
+    "ingest_checkpoint",
+}
 
 
 @pytest.fixture
@@ -46,7 +53,7 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0002"
+    assert report.current == report.head == "0003"
     assert report.differences == []
     assert report.clean
 
@@ -120,7 +127,7 @@ def test_check_reports_a_database_behind_head(empty_url: str) -> None:
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0002"
+    assert report.head == "0003"
     assert not report.clean
 
 
@@ -158,13 +165,17 @@ def test_unique_constraints_are_named_and_cover_the_spec_keys(migrated_engine: E
 def test_trade_references_the_feed_and_is_detached_when_the_record_goes(
     migrated_engine: Engine,
 ) -> None:
-    [foreign_key] = inspect(migrated_engine).get_foreign_keys("trade")
+    keys = {key["name"]: key for key in inspect(migrated_engine).get_foreign_keys("trade")}
+    feed = keys["fk_trade_congress_trade_feed_id_congress_trade_feed"]
+    run = keys["fk_trade_job_run_id_job_run"]
 
-    assert foreign_key["name"] == "fk_trade_congress_trade_feed_id_congress_trade_feed"
-    assert foreign_key["constrained_columns"] == ["congress_trade_feed_id"]
-    assert foreign_key["referred_table"] == "congress_trade_feed"
-    assert foreign_key["referred_columns"] == ["id"]
-    assert foreign_key["options"].get("ondelete") == "SET NULL"
+    assert set(keys) == {feed["name"], run["name"]}
+    assert feed["constrained_columns"] == ["congress_trade_feed_id"]
+    assert feed["referred_table"] == "congress_trade_feed"
+    assert feed["referred_columns"] == ["id"]
+    assert feed["options"].get("ondelete") == "SET NULL"
+    assert (run["constrained_columns"], run["referred_table"]) == (["job_run_id"], "job_run")
+    assert run["options"].get("ondelete") == "SET NULL"
 
 
 def test_listing_and_guardrail_indexes_exist(migrated_engine: Engine) -> None:

@@ -26,9 +26,19 @@ from trading_automation.db.errors import (
     SerializationFailureError,
     UniqueConstraintViolationError,
 )
-from trading_automation.db.models import Base, CongressTradeFeed, IngestCheckpoint, JobRun, Trade
+from trading_automation.db.models import (
+    ApiRequest,
+    Base,
+    CongressTradeFeed,
+    IngestCheckpoint,
+    JobRun,
+    JobRunAttempt,
+    Trade,
+)
 from trading_automation.db.repositories import (
+    ApiRequestRepository,
     ApplyResult,
+    BudgetDecision,
     ClaimOutcome,
     ClaimResult,
     CongressFeedRepository,
@@ -39,6 +49,7 @@ from trading_automation.db.repositories import (
     InvalidCursorError,
     JobRunRepository,
     Page,
+    RunState,
     StoreResult,
     TradeCount,
     TradeRepository,
@@ -58,8 +69,11 @@ from trading_automation.domain.timestamps import NaiveDatetimeError
 from trading_automation.errors import InvalidValueError
 
 __all__ = [
+    "ApiRequest",
+    "ApiRequestRepository",
     "ApplyResult",
     "Base",
+    "BudgetDecision",
     "CheckConstraintViolationError",
     "ClaimOutcome",
     "ClaimResult",
@@ -82,6 +96,7 @@ __all__ = [
     "InvalidCursorError",
     "InvalidValueError",
     "JobRun",
+    "JobRunAttempt",
     "JobRunRepository",
     "JobStatus",
     "JobType",
@@ -94,6 +109,7 @@ __all__ = [
     "QueryTimeoutError",
     "ReadOnlyTransactionError",
     "RetryableDatabaseError",
+    "RunState",
     "SchemaNotReadyError",
     "SerializationFailureError",
     "StoreResult",

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from trading_automation.db.engine import create_database_engine, readonly_engine
 from trading_automation.db.errors import RetryableDatabaseError
 from trading_automation.db.repositories import (
+    ApiRequestRepository,
     CongressFeedRepository,
     IngestCheckpointRepository,
     JobRunRepository,
@@ -68,6 +69,11 @@ class UnitOfWork:
     def job_runs(self) -> JobRunRepository:
         """Once-per-day job runs."""
         return JobRunRepository(self.session)
+
+    @cached_property
+    def api_requests(self) -> ApiRequestRepository:
+        """The request budgets of rate-limited APIs."""
+        return ApiRequestRepository(self.session)
 
     @cached_property
     def checkpoints(self) -> IngestCheckpointRepository:

@@ -1,4 +1,4 @@
-"""The four tables of SPEC §2 as typed SQLAlchemy 2 models.
+"""The tables of SPEC §2 as typed SQLAlchemy 2 models.
 
 Table, column and constraint names are the contract with migrations and with operators reading the
 database; every constraint is named (see `NAMING_CONVENTION`) so errors can report it.
@@ -150,6 +150,7 @@ class Trade(Base):
             sqlite_where=text(f"status IN ({_OPEN_STATUSES_SQL})"),
         ),
         Index("ix_trade_congress_trade_feed_id", "congress_trade_feed_id"),
+        Index("ix_trade_job_run_id", "job_run_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -158,6 +159,10 @@ class Trade(Base):
     alpaca_order_id: Mapped[str | None] = mapped_column(Text)
     congress_trade_feed_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("congress_trade_feed.id", ondelete="SET NULL")
+    )
+    # The run that recorded the trade: another run resumes it only once that run is over.
+    job_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("job_run.id", ondelete="SET NULL")
     )
     symbol: Mapped[str] = mapped_column(Text)
     side: Mapped[OrderSide] = mapped_column(_enum(OrderSide, "order_side"), default=OrderSide.BUY)
@@ -230,6 +235,63 @@ class JobRun(Base):
         )
 
 
+class JobRunAttempt(Base):
+    """One attempt at a job run: who ran it, when, how it ended and its summary.
+
+    `job_run` holds the latest attempt; this table keeps every one, so a retry or a forced rerun
+    never erases what an earlier attempt did.
+    """
+
+    __tablename__ = "job_run_attempt"
+    __table_args__ = (
+        UniqueConstraint("job_run_id", "attempt"),
+        CheckConstraint("attempt >= 1", name="attempt_positive"),
+        CheckConstraint(
+            "finished_at IS NULL OR finished_at >= started_at", name="finished_after_start"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    job_run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("job_run.id", ondelete="CASCADE")
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    def __repr__(self) -> str:
+        return (
+            f"JobRunAttempt(job_run_id={self.job_run_id}, attempt={self.attempt}, "
+            f"status={self.status})"
+        )
+
+
+class ApiRequest(Base):
+    """One request made to a rate-limited API, kept to share its budget across processes.
+
+    Quiver allows its bulk endpoints 5 requests an hour per account: every process counts the
+    requests of the last hour here before making one, and a 429's `Retry-After` is remembered as
+    `retry_until`, so no process asks again before then.
+    """
+
+    __tablename__ = "api_request"
+    __table_args__ = (Index("ix_api_request_api_requested_at", "api", "requested_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    api: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner: Mapped[str | None] = mapped_column(Text)
+    what: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    retry_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"ApiRequest(api={self.api!r}, requested_at={self.requested_at}, what={self.what!r})"
+
+
 class IngestCheckpoint(Base):
     """High-water mark of the filings processed for one trading day."""
 
@@ -270,7 +332,14 @@ def _install_validators() -> None:
     The column types check again when binding, which also covers Core statements; this layer
     makes the ORM report `trade.filled_qty` instead of a bare value, at the line that set it.
     """
-    models: tuple[type[Base], ...] = (CongressTradeFeed, Trade, JobRun, IngestCheckpoint)
+    models: tuple[type[Base], ...] = (
+        CongressTradeFeed,
+        Trade,
+        JobRun,
+        JobRunAttempt,
+        ApiRequest,
+        IngestCheckpoint,
+    )
     for model in models:
         for attribute in inspect(model).column_attrs:
             column = attribute.columns[0]

@@ -1,11 +1,13 @@
 """Repositories: each takes the caller's session (or unit of work) and never commits."""
 
+from trading_automation.db.repositories.api_requests import ApiRequestRepository, BudgetDecision
 from trading_automation.db.repositories.checkpoints import IngestCheckpointRepository
 from trading_automation.db.repositories.feed import CongressFeedRepository, FeedEntry, StoreResult
 from trading_automation.db.repositories.job_runs import (
     ClaimOutcome,
     ClaimResult,
     JobRunRepository,
+    RunState,
 )
 from trading_automation.db.repositories.pagination import Cursor, InvalidCursorError, Page
 from trading_automation.db.repositories.trades import (
@@ -17,7 +19,9 @@ from trading_automation.db.repositories.trades import (
 )
 
 __all__ = [
+    "ApiRequestRepository",
     "ApplyResult",
+    "BudgetDecision",
     "ClaimOutcome",
     "ClaimResult",
     "CongressFeedRepository",
@@ -28,6 +32,7 @@ __all__ = [
     "InvalidCursorError",
     "JobRunRepository",
     "Page",
+    "RunState",
     "StoreResult",
     "TradeCount",
     "TradeRepository",

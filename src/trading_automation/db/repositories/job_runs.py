@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from trading_automation.db.models import JobRun
+from trading_automation.db.models import JobRun, JobRunAttempt
 from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.enums import JobStatus, JobType
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
@@ -48,6 +48,16 @@ class ClaimResult:
     def won(self) -> bool:
         """True when the caller holds the run and must do the work."""
         return self.outcome in WON
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What decides whether a run is still at work: its status, owner and last heartbeat."""
+
+    id: uuid.UUID
+    status: JobStatus
+    owner: str | None
+    heartbeat_at: datetime | None
 
 
 FINAL_STATUSES = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.SKIPPED})
@@ -94,7 +104,9 @@ class JobRunRepository:
         job_type = JobType(job_type)
         created = self._insert(job_type, trading_date_et, owner, when)
         if created is not None:
-            return ClaimResult(self._load(created), ClaimOutcome.CREATED)
+            run = self._load(created)
+            self._start_attempt(run, when)
+            return ClaimResult(run, ClaimOutcome.CREATED)
 
         reclaimable = [
             JobRun.status.in_([JobStatus.FAILED, JobStatus.PENDING]),
@@ -131,6 +143,7 @@ class JobRunRepository:
         ).one_or_none()
         run = self._load(before.id)
         if claimed is not None:
+            self._start_attempt(run, when)
             previous = JobStatus(before.status)
             if previous in (JobStatus.SUCCESS, JobStatus.SKIPPED):
                 outcome = ClaimOutcome.FORCED
@@ -144,6 +157,37 @@ class JobRunRepository:
         if run.status is JobStatus.SKIPPED:
             return ClaimResult(run, ClaimOutcome.ALREADY_SKIPPED)
         return ClaimResult(run, ClaimOutcome.HELD_BY_OTHER)
+
+    def _start_attempt(self, run: JobRun, when: datetime) -> None:
+        """Record the attempt the claim began; an earlier attempt still RUNNING was abandoned by
+        a worker that stopped without finishing, and is closed as FAILED saying so."""
+        self.session.execute(
+            update(JobRunAttempt)
+            .where(JobRunAttempt.job_run_id == run.id, JobRunAttempt.status == JobStatus.RUNNING)
+            .values(
+                status=JobStatus.FAILED,
+                # Another process's clock may lag this one's: never end before the start.
+                finished_at=case(
+                    (JobRunAttempt.started_at > when, JobRunAttempt.started_at), else_=when
+                ),
+                summary_json={
+                    "errors": [f"stopped without finishing; attempt {run.attempt} took over"]
+                },
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(
+            conflict_insert(self.session, JobRunAttempt)
+            .values(
+                id=uuid.uuid4(),
+                job_run_id=run.id,
+                attempt=run.attempt,
+                owner=run.owner,
+                status=JobStatus.RUNNING,
+                started_at=when,
+            )
+            .on_conflict_do_nothing(index_elements=["job_run_id", "attempt"])
+        )
 
     def _insert(self, job_type: JobType, day: date, owner: str, when: datetime) -> uuid.UUID | None:
         statement = (
@@ -212,7 +256,22 @@ class JobRunRepository:
             .on_conflict_do_nothing(index_elements=["type", "trading_date_et"])
             .returning(JobRun.id)
         )
-        return self.session.execute(statement).scalar_one_or_none() is not None
+        created = self.session.execute(statement).scalar_one_or_none()
+        if created is None:
+            return False
+        self.session.add(
+            JobRunAttempt(
+                job_run_id=created,
+                attempt=attempt,
+                owner=owner,
+                status=status,
+                started_at=began,
+                finished_at=ended,
+                summary_json=summary,
+            )
+        )
+        self.session.flush()
+        return True
 
     def heartbeat(self, run_id: uuid.UUID, *, owner: str, now: datetime | None = None) -> bool:
         """Renew the lease; False means the run is no longer ours (stop working)."""
@@ -242,21 +301,25 @@ class JobRunRepository:
             update(JobRun)
             .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobStatus.RUNNING)
             .values(status=status, finished_at=when, summary_json=summary, updated_at=when)
-            .returning(JobRun.id)
+            .returning(JobRun.attempt)
             .execution_options(synchronize_session=False)
         ).one_or_none()
-        if result is not None:
-            self._load(run_id)
-        return result is not None
-
-    def lock(self, run_id: uuid.UUID) -> JobRun:
-        """Lock the run's row until the transaction ends: serialises work done under one run."""
-        return self.session.scalars(
-            select(JobRun)
-            .where(JobRun.id == run_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        if result is None:
+            return False
+        self.session.execute(
+            update(JobRunAttempt)
+            .where(JobRunAttempt.job_run_id == run_id, JobRunAttempt.attempt == result.attempt)
+            .values(
+                status=status,
+                finished_at=case(
+                    (JobRunAttempt.started_at > when, JobRunAttempt.started_at), else_=when
+                ),
+                summary_json=summary,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        self._load(run_id)
+        return True
 
     def get(self, job_type: JobType, trading_date_et: date) -> JobRun | None:
         """The run of a job for a trading day."""
@@ -265,10 +328,6 @@ class JobRunRepository:
                 JobRun.type == JobType(job_type), JobRun.trading_date_et == trading_date_et
             )
         )
-
-    def get_by_id(self, run_id: uuid.UUID) -> JobRun | None:
-        """The run with this id."""
-        return self.session.get(JobRun, run_id)
 
     def list_recent(self, *, limit: int = 20) -> list[JobRun]:
         """The most recent runs, newest trading day first."""
@@ -281,3 +340,30 @@ class JobRunRepository:
                 .limit(limit)
             )
         )
+
+    def attempts(self, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[JobRunAttempt]]:
+        """Every attempt of these runs, first attempt first (one query)."""
+        found: dict[uuid.UUID, list[JobRunAttempt]] = {run_id: [] for run_id in run_ids}
+        if not run_ids:
+            return found
+        for attempt in self.session.scalars(
+            select(JobRunAttempt)
+            .where(JobRunAttempt.job_run_id.in_(run_ids))
+            .order_by(JobRunAttempt.job_run_id, JobRunAttempt.attempt)
+        ):
+            found[attempt.job_run_id].append(attempt)
+        return found
+
+    def states(self, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, RunState]:
+        """Status, owner and last heartbeat of these runs (one query)."""
+        if not run_ids:
+            return {}
+        rows = self.session.execute(
+            select(JobRun.id, JobRun.status, JobRun.owner, JobRun.heartbeat_at).where(
+                JobRun.id.in_(run_ids)
+            )
+        )
+        return {
+            row.id: RunState(row.id, JobStatus(row.status), row.owner, row.heartbeat_at)
+            for row in rows
+        }

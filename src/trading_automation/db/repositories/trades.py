@@ -41,6 +41,7 @@ from trading_automation.domain.enums import (
     TradeStatus,
 )
 from trading_automation.domain.filings import client_order_id_for, is_source_hash
+from trading_automation.domain.jsonvalues import without_unstorable
 from trading_automation.domain.orders import STATUS_RANK, AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK, require_aware_utc, utcnow
 from trading_automation.errors import InvalidValueError
@@ -103,7 +104,7 @@ def normalize_symbol(symbol: object, *, field: str = "symbol") -> str:
 def _reason(reason: object) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidValueError("reason", "a reason in words is required")
-    return reason.strip()
+    return without_unstorable(reason.strip())
 
 
 def _column_decimal(value: object, column_type: ExactDecimal, field: str) -> Decimal | None:
@@ -132,6 +133,7 @@ class TradeRepository:
         source_hash: str,
         symbol: str,
         congress_trade_feed_id: uuid.UUID | None = None,
+        job_run_id: uuid.UUID | None = None,
         skip_reason: str | None = None,
         now: datetime | None = None,
     ) -> IntentResult:
@@ -139,7 +141,8 @@ class TradeRepository:
 
         With `skip_reason` the row is recorded SKIPPED instead (a guardrail stopped it), in the
         same single statement. Idempotent by `source_hash`: a repeated or concurrent call returns
-        the existing row, untouched, with `created=False`; the unique index decides.
+        the existing row, untouched, with `created=False`; the unique index decides. `job_run_id`
+        is the run recording it: no other live run resumes the trade.
 
         One statement when the row is new, so it can run in an autocommit unit of work.
         """
@@ -152,6 +155,7 @@ class TradeRepository:
             "source_hash": source_hash,
             "client_order_id": client_order_id_for(source_hash),
             "congress_trade_feed_id": congress_trade_feed_id,
+            "job_run_id": job_run_id,
             "symbol": normalize_symbol(symbol),
             "side": OrderSide.BUY,
             "order_type": OrderType.MARKET,
@@ -178,7 +182,13 @@ class TradeRepository:
         ).one()
         return IntentResult(trade=existing, created=False)
 
-    def apply_order(self, trade: Trade, order: AlpacaOrder | Mapping[str, Any]) -> ApplyResult:
+    def apply_order(
+        self,
+        trade: Trade,
+        order: AlpacaOrder | Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+    ) -> ApplyResult:
         """Bring a trade up to date with an Alpaca order object, monotonically.
 
         Accepts the parsed order or the payload as Alpaca sends it. A terminal trade never changes
@@ -189,19 +199,21 @@ class TradeRepository:
         and written by one UPDATE guarded by the row's `version`, so it applies only if nobody
         changed the row since the caller read it. When somebody did, or when the order would be
         ignored, the row is read afresh (locked, inside a transaction) and the decision is made
-        again on what is stored. Safe in an autocommit unit of work as well.
+        again on what is stored. Safe in an autocommit unit of work as well. `now` stamps
+        `updated_at` (the caller's clock; the wall clock when not given).
         """
+        when = require_aware_utc(now, field="now") if now else utcnow()
         parsed = _parse_order(order)
         _check_owner(trade, parsed)
         if "version" in trade.__dict__:
             previous = trade.status
-            change = _order_change(trade, parsed)
+            change = _order_change(trade, parsed, when)
             if isinstance(change, dict) and self._write_if_unchanged(trade, change):
                 return ApplyResult(trade, changed=True, previous_status=previous)
         for _attempt in range(APPLY_ATTEMPTS):
             current = self._locked(trade)
             previous = current.status
-            change = _order_change(current, parsed)
+            change = _order_change(current, parsed, when)
             if not isinstance(change, dict):
                 return ApplyResult(current, changed=False, previous_status=previous, ignored=change)
             if self._write_if_unchanged(current, change):
@@ -212,7 +224,10 @@ class TradeRepository:
         )
 
     def apply_orders(
-        self, pairs: Iterable[tuple[Trade, AlpacaOrder | Mapping[str, Any]]]
+        self,
+        pairs: Iterable[tuple[Trade, AlpacaOrder | Mapping[str, Any]]],
+        *,
+        now: datetime | None = None,
     ) -> list[ApplyResult | InvalidValueError]:
         """`apply_order` for many trades at once, in the caller's transaction.
 
@@ -223,6 +238,7 @@ class TradeRepository:
         `ApplyResult`, or the `InvalidValueError` that refused that order (the others still apply).
         """
         _require_transaction(self.session, "apply_orders")
+        when = require_aware_utc(now, field="now") if now else utcnow()
         work = list(pairs)
         results: list[ApplyResult | InvalidValueError | None] = [None] * len(work)
         ids = {trade.id for trade, _order in work}
@@ -241,7 +257,7 @@ class TradeRepository:
                 if not current or trade.id in batched:
                     alone.append(index)
                     continue
-                change = _order_change(trade, parsed)
+                change = _order_change(trade, parsed, when)
             except InvalidValueError as error:
                 results[index] = error
                 continue
@@ -268,7 +284,7 @@ class TradeRepository:
         for index in alone:
             trade, order = work[index]
             try:
-                results[index] = self.apply_order(trade, order)
+                results[index] = self.apply_order(trade, order, now=when)
             except InvalidValueError as error:
                 results[index] = error
         return [result for result in results if result is not None]
@@ -369,16 +385,46 @@ class TradeRepository:
             self.session.scalars(select(Trade.source_hash).where(Trade.source_hash.in_(wanted)))
         )
 
-    def list_open(self, *, limit: int | None = None) -> list[Trade]:
-        """Non-terminal trades, oldest first (the reconcile loop's work list)."""
-        query = (
-            select(Trade)
-            .where(Trade.status.in_(sorted(OPEN_TRADE_STATUSES)))
-            .order_by(Trade.created_at, Trade.id)
-        )
+    def list_open(
+        self,
+        *,
+        bound: bool | None = None,
+        limit: int | None = None,
+        after: tuple[datetime, uuid.UUID] | None = None,
+    ) -> list[Trade]:
+        """Non-terminal trades, oldest first (the reconcile loop's work list).
+
+        `bound` keeps those with (True) or without (False) a broker order id; `after` continues
+        from the (created_at, id) of the last trade of the previous call, so a caller pages
+        through any number of open trades `limit` at a time.
+        """
+        query = select(Trade).where(Trade.status.in_(sorted(OPEN_TRADE_STATUSES)))
+        if bound is True:
+            query = query.where(Trade.alpaca_order_id.is_not(None))
+        elif bound is False:
+            query = query.where(Trade.alpaca_order_id.is_(None))
+        if after is not None:
+            query = query.where(
+                tuple_(Trade.created_at, Trade.id) > tuple_(require_aware_utc(after[0]), after[1])
+            )
+        query = query.order_by(Trade.created_at, Trade.id)
         if limit is not None:
             query = query.limit(limit)
         return list(self.session.scalars(query))
+
+    def status_counts(self, trade_ids: Iterable[uuid.UUID]) -> dict[TradeStatus, int]:
+        """How many of these trades are in each status (one query per 1,000 ids)."""
+        ids = sorted(set(trade_ids))
+        counts: dict[TradeStatus, int] = {}
+        for start in range(0, len(ids), 1000):
+            query = (
+                select(Trade.status, func.count())
+                .where(Trade.id.in_(ids[start : start + 1000]))
+                .group_by(Trade.status)
+            )
+            for status, count in self.session.execute(query):
+                counts[TradeStatus(status)] = counts.get(TradeStatus(status), 0) + int(count)
+        return counts
 
     def count_created(
         self,
@@ -642,7 +688,7 @@ def _check_owner(trade: Trade, parsed: AlpacaOrder) -> None:
         )
 
 
-def _order_change(trade: Trade, parsed: AlpacaOrder) -> dict[str, Any] | str:
+def _order_change(trade: Trade, parsed: AlpacaOrder, when: datetime) -> dict[str, Any] | str:
     """The row's new values for this order, from the trade as given; or why it is ignored.
 
     Raises when the order is not the trade's: a trade's broker order id never changes once set.
@@ -683,9 +729,9 @@ def _order_change(trade: Trade, parsed: AlpacaOrder) -> dict[str, Any] | str:
     change["canceled_at"] = parsed.canceled_at or trade.canceled_at
     change["failed_at"] = parsed.failed_at or trade.failed_at
     if status in {TradeStatus.CANCELED, TradeStatus.EXPIRED, TradeStatus.REJECTED}:
-        change["status_reason"] = f"Alpaca reported the order {parsed.status}"
+        change["status_reason"] = without_unstorable(f"Alpaca reported the order {parsed.status}")
     change["raw_order_json"] = parsed.raw
-    change["updated_at"] = utcnow()
+    change["updated_at"] = when
     return change
 
 
@@ -726,6 +772,7 @@ _INTENT_COLUMNS = (
     "source_hash",
     "client_order_id",
     "congress_trade_feed_id",
+    "job_run_id",
     "symbol",
     "side",
     "order_type",
