@@ -98,11 +98,11 @@ def _worker_work(database: Database, settings: Any, count: int) -> tuple[float, 
     counter = _Counter(database)
     started = time.perf_counter()
     trades = []
-    with job.placing_orders(summary):  # as the order loop does
+    with job.orders.placing_orders(summary):  # as the order loop does
         for candidate, answer in zip(candidates, accepted, strict=True):
-            trade = job.record_intent(candidate, summary, clock)
+            trade = job.orders.record_intent(candidate, summary, clock)
             assert trade is not None
-            job.record_order(trade, answer, summary)
+            job.orders.record_order(trade, answer, summary)
             trades.append(trade)
     assert not summary.errors, summary.errors
     # Fills arrive in reconcile rounds of at most 500 orders, as one list request returns them.

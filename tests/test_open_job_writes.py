@@ -13,7 +13,7 @@ from tests.worker_support import trades
 from trading_automation.db import Database, TradeStatus
 from trading_automation.domain.filings import client_order_id_for, normalize_record
 from trading_automation.domain.orders import AlpacaOrder
-from trading_automation.worker import open_job
+from trading_automation.worker import orders as order_loop
 from trading_automation.worker.open_job import Candidate, OpenJob, RunClock
 from trading_automation.worker.summary import RunSummary
 
@@ -72,9 +72,9 @@ def _answer(candidate: Candidate, number: int, **fields: Any) -> AlpacaOrder:
 
 def _place(job: OpenJob, summary: RunSummary, symbol: str, number: int, **fields: Any) -> None:
     candidate = _candidate(symbol)
-    trade = job.record_intent(candidate, summary, RunClock(OPEN, job.monotonic))
+    trade = job.orders.record_intent(candidate, summary, RunClock(OPEN, job.monotonic))
     assert trade is not None
-    job.record_order(trade, _answer(candidate, number, **fields), summary)
+    job.orders.record_order(trade, _answer(candidate, number, **fields), summary)
 
 
 def _states(database: Database) -> dict[str, tuple[TradeStatus, str | None]]:
@@ -84,8 +84,8 @@ def _states(database: Database) -> dict[str, tuple[TradeStatus, str | None]]:
 def test_each_intent_is_committed_before_its_order_could_be_sent(
     job: OpenJob, summary: RunSummary, database: Database
 ) -> None:
-    with job.placing_orders(summary):
-        trade = job.record_intent(_candidate("AAPL"), summary, RunClock(OPEN, job.monotonic))
+    with job.orders.placing_orders(summary):
+        trade = job.orders.record_intent(_candidate("AAPL"), summary, RunClock(OPEN, job.monotonic))
         # Read on another connection while the loop still runs.
         seen = _states(database)
 
@@ -96,7 +96,7 @@ def test_each_intent_is_committed_before_its_order_could_be_sent(
 def test_acknowledgements_wait_and_are_all_stored_when_the_loop_ends(
     job: OpenJob, summary: RunSummary, database: Database
 ) -> None:
-    with job.placing_orders(summary):
+    with job.orders.placing_orders(summary):
         for number, symbol in enumerate(("AAPL", "MSFT", "NVDA")):
             _place(job, summary, symbol, number)
         during = _states(database)
@@ -113,9 +113,9 @@ def test_acknowledgements_wait_and_are_all_stored_when_the_loop_ends(
 def test_a_full_batch_is_stored_at_once(
     job: OpenJob, summary: RunSummary, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(open_job, "ACK_BATCH", 2)
+    monkeypatch.setattr(order_loop, "ACK_BATCH", 2)
 
-    with job.placing_orders(summary):
+    with job.orders.placing_orders(summary):
         for number, symbol in enumerate(("AAPL", "MSFT", "NVDA")):
             _place(job, summary, symbol, number)
         during = _states(database)
@@ -130,9 +130,9 @@ def test_a_full_batch_is_stored_at_once(
 def test_an_acknowledgement_waits_no_longer_than_the_flush_interval(
     job: OpenJob, summary: RunSummary, database: Database, clock: FakeClock
 ) -> None:
-    with job.placing_orders(summary):
+    with job.orders.placing_orders(summary):
         _place(job, summary, "AAPL", 0)
-        clock.now += open_job.ACK_FLUSH_S
+        clock.now += order_loop.ACK_FLUSH_S
         _place(job, summary, "MSFT", 1)
         during = _states(database)
 
@@ -145,10 +145,10 @@ def test_an_acknowledgement_waits_no_longer_than_the_flush_interval(
 def test_a_waiting_acknowledgement_is_stored_once_due_without_another_order(
     job: OpenJob, summary: RunSummary, database: Database, clock: FakeClock
 ) -> None:
-    with job.placing_orders(summary):
+    with job.orders.placing_orders(summary):
         _place(job, summary, "AAPL", 0)
-        clock.now += open_job.ACK_FLUSH_S
-        job._flush_acks_when_due(summary)  # what the order loop does after each filing
+        clock.now += order_loop.ACK_FLUSH_S
+        job.orders.flush_when_due(summary)  # what the order loop does after each filing
         during = _states(database)
 
     assert during == {"AAPL": (TradeStatus.ACCEPTED, "order-0")}
@@ -157,7 +157,7 @@ def test_a_waiting_acknowledgement_is_stored_once_due_without_another_order(
 def test_an_error_in_the_loop_still_stores_the_waiting_acknowledgements(
     job: OpenJob, summary: RunSummary, database: Database
 ) -> None:
-    with pytest.raises(RuntimeError, match="broker went away"), job.placing_orders(summary):
+    with pytest.raises(RuntimeError, match="broker went away"), job.orders.placing_orders(summary):
         _place(job, summary, "AAPL", 0)
         raise RuntimeError("broker went away")
 
@@ -167,7 +167,7 @@ def test_an_error_in_the_loop_still_stores_the_waiting_acknowledgements(
 def test_a_refused_acknowledgement_is_reported_and_the_others_are_stored(
     job: OpenJob, summary: RunSummary, database: Database
 ) -> None:
-    with job.placing_orders(summary):
+    with job.orders.placing_orders(summary):
         _place(job, summary, "AAPL", 0)
         _place(job, summary, "MSFT", 1, filled_qty="1.0000000001")
 

@@ -29,7 +29,10 @@ class OrderSummary:
     candidates: int = 0
     already_traded: int = 0
     resumed: int = 0
+    # Orders sent and placed by this run, and orders an earlier attempt had placed that this run
+    # found at the broker (by client order id) instead of sending again.
     submitted: int = 0
+    found_at_broker: int = 0
     fallback: int = 0
     filled: int = 0
     partially_filled: int = 0

@@ -1,0 +1,311 @@
+"""Place orders: the intent before the order, the order, the fallback, the acknowledgements.
+
+Crash safety rests on three facts. The trade row (with its client order id) is committed before
+the order is sent. An order whose fate is unknown is looked up by that client order id before
+anything is sent again. And Alpaca refuses a second order with the same client order id.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import structlog
+
+from trading_automation.clients.errors import (
+    ApiError,
+    AuthenticationError,
+    InsufficientBuyingPowerError,
+    NotFoundError,
+    ValidationRefusedError,
+)
+from trading_automation.db import Trade, TradeStatus, UnitOfWork
+from trading_automation.domain.orders import AlpacaOrder
+from trading_automation.domain.timestamps import NEW_YORK, utcnow
+from trading_automation.errors import InvalidValueError, TradingAutomationError
+from trading_automation.worker.guards import (
+    NOT_COUNTED_FOR_CAPS,
+    Guard,
+    caps_apply,
+    day_bounds,
+    guard_decision,
+)
+from trading_automation.worker.summary import RunSummary
+
+if TYPE_CHECKING:
+    from trading_automation.clients.alpaca import AlpacaClient
+    from trading_automation.config import Settings
+    from trading_automation.db import Database
+    from trading_automation.logs import SecretRedactor
+    from trading_automation.worker.clock import RunClock
+    from trading_automation.worker.collect import Candidate
+
+log = structlog.get_logger(__name__)
+
+# The order loop writes the broker's acknowledgements in batches: one transaction per this many,
+# or sooner once the oldest waiting one is this old (see `OrderPlacer.placing_orders`).
+ACK_BATCH = 50
+ACK_FLUSH_S = 1.0
+SKIP_ZERO_SHARES = "zero_shares"
+
+
+class BrokerUnavailableError(TradingAutomationError):
+    """The broker stopped answering mid-run; the remaining filings wait for the next run."""
+
+
+class OrderPlacer:
+    """The order loop of one run: records intents, sends orders, stores the answers."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        alpaca: AlpacaClient,
+        redactor: SecretRedactor,
+        monotonic: Callable[[], float],
+        job_run_id: uuid.UUID | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.alpaca = alpaca
+        self.redactor = redactor
+        self.monotonic = monotonic
+        self.job_run_id = job_run_id
+        self.now: Callable[[], datetime] = utcnow
+        self.touched: set[uuid.UUID] = set()
+        self.feed_ids: dict[str, uuid.UUID] = {}
+        self._acks: list[tuple[Trade, AlpacaOrder]] | None = None
+        self._acks_since = 0.0
+
+    @contextmanager
+    def placing_orders(self, summary: RunSummary) -> Iterator[None]:
+        """The order loop's database side: each intent is committed (durably) before its order
+        is sent, and the broker's acknowledgements are written in batches.
+
+        Acknowledgements wait in memory and are written together, one transaction per
+        `ACK_BATCH` or once the oldest is `ACK_FLUSH_S` old, and always when the block ends
+        (before reconciliation reads them), also when it raises. Until then a trade reads NEW
+        without its broker order id; if the worker dies first, the next run or `reconcile` finds
+        the order by its client order id, exactly as after a worker killed right after the broker
+        accepted it.
+        """
+        if self._acks is not None:  # already inside
+            yield
+            return
+        self._acks = []
+        try:
+            yield
+        except BaseException:
+            self._flush_acks(summary, quiet=True)
+            raise
+        else:
+            self._flush_acks(summary)
+        finally:
+            self._acks = None
+
+    def record_intent(
+        self, candidate: Candidate, summary: RunSummary, clock: RunClock
+    ) -> Trade | None:
+        """Check the guardrails and record the trade in one transaction; None when there is
+        nothing to send (already traded, or skipped by a guardrail)."""
+        now = clock.now()
+        day = now.astimezone(NEW_YORK).date()
+        # Under a daily cap, counting and recording happen in one transaction, under the cap's
+        # lock; otherwise recording the intent is a single statement, committed as it runs.
+        caps = caps_apply(self.settings)
+        unit = self.database.transaction() if caps else self.database.autocommit()
+        with unit as uow:
+            guard = None
+            if caps:
+                uow.trades.lock_daily_caps(day)
+                guard = self._guard(uow, candidate.symbol, day)
+            elif not self.settings.trading_enabled:
+                guard = guard_decision(
+                    self.settings, candidate.symbol, day, placed_today=0, placed_symbol_today=0
+                )
+            result = uow.trades.record_intent(
+                source_hash=candidate.source_hash,
+                symbol=candidate.symbol,
+                congress_trade_feed_id=self.feed_ids.get(candidate.source_hash),
+                job_run_id=self.job_run_id,
+                skip_reason=guard.reason if guard else None,
+                now=now,
+            )
+            trade = result.trade
+        if not result.created:
+            summary.orders.already_traded += 1
+            return None
+        self.touched.add(trade.id)
+        if guard is not None:
+            summary.orders.skipped[guard.code] += 1
+            log.info(
+                "order_skipped",
+                symbol=candidate.symbol,
+                guard=guard.code,
+                reason=guard.reason,
+                client_order_id=trade.client_order_id,
+            )
+            return None
+        log.info("trade_intent", symbol=candidate.symbol, client_order_id=trade.client_order_id)
+        return trade
+
+    def _guard(self, uow: UnitOfWork, symbol: str, day: date) -> Guard | None:
+        settings = self.settings
+        start, end = day_bounds(day)
+        placed = placed_symbol = 0
+        if settings.trading_enabled and settings.daily_max_filings is not None:
+            placed = uow.trades.count_created(start, end, exclude=NOT_COUNTED_FOR_CAPS)
+        if settings.trading_enabled and settings.per_ticker_daily_max is not None:
+            placed_symbol = uow.trades.count_created(
+                start, end, symbol=symbol, exclude=NOT_COUNTED_FOR_CAPS
+            )
+        return guard_decision(
+            settings, symbol, day, placed_today=placed, placed_symbol_today=placed_symbol
+        )
+
+    def submit(self, trade: Trade, summary: RunSummary) -> None:
+        """Send the order: notional first, whole shares when Alpaca refuses the notional order."""
+        notional = self.settings.trade_notional_usd
+        order: AlpacaOrder | None
+        try:
+            try:
+                order = self.alpaca.submit_order(
+                    symbol=trade.symbol, client_order_id=trade.client_order_id, notional=notional
+                )
+            except ValidationRefusedError as refusal:
+                order = self._fallback(trade, summary, refusal)
+                if order is None:
+                    return
+                summary.orders.fallback += 1
+        except InsufficientBuyingPowerError as error:
+            reason = error.api_message or str(error)
+            self._mark(trade, TradeStatus.FAILED, f"insufficient buying power: {reason}")
+            summary.orders.failed += 1
+            return
+        except ValidationRefusedError as error:
+            reason = error.api_message or str(error)
+            self._mark(trade, TradeStatus.FAILED, f"Alpaca refused the order: {reason}")
+            summary.orders.failed += 1
+            return
+        except AuthenticationError:
+            raise
+        except ApiError as error:
+            # Outcome unknown or broker unreachable: the trade stays NEW so that a rerun or
+            # `reconcile` looks it up by client order id; nothing more is sent this run.
+            summary.orders.not_sent += 1
+            raise BrokerUnavailableError(str(error)) from error
+        self.record_order(trade, order, summary)
+        summary.orders.submitted += 1
+        log.info(
+            "order_submitted",
+            symbol=trade.symbol,
+            client_order_id=trade.client_order_id,
+            order_id=order.id,
+            status=order.status,
+            notional=str(order.notional) if order.notional else None,
+            qty=str(order.qty) if order.qty else None,
+        )
+
+    def record_order(self, trade: Trade, order: AlpacaOrder, summary: RunSummary) -> None:
+        """Store the broker's answer to an order: the trade's first acknowledgement.
+
+        Inside `placing_orders` it joins the batch waiting to be written; outside, it is
+        written at once.
+        """
+        if self._acks is None:
+            self._write_acks([(trade, order)], summary)
+            return
+        if not self._acks:
+            self._acks_since = self.monotonic()
+        self._acks.append((trade, order))
+        self.flush_when_due(summary)
+
+    def flush_when_due(self, summary: RunSummary) -> None:
+        """Write the waiting acknowledgements once there are `ACK_BATCH` of them or the oldest
+        is `ACK_FLUSH_S` old (checked with each acknowledgement and after each filing)."""
+        if not self._acks:
+            return
+        if len(self._acks) >= ACK_BATCH or self.monotonic() - self._acks_since >= ACK_FLUSH_S:
+            self._flush_acks(summary)
+
+    def _flush_acks(self, summary: RunSummary, *, quiet: bool = False) -> None:
+        """Write the waiting acknowledgements; `quiet` (while another error propagates) only
+        logs a failure: the orders are then found again by their client order ids."""
+        pairs, self._acks = self._acks or [], []
+        if not pairs:
+            return
+        try:
+            self._write_acks(pairs, summary)
+        except TradingAutomationError as error:
+            if not quiet:
+                raise
+            log.error("acknowledgements_not_stored", orders=len(pairs), error=str(error))
+
+    def _write_acks(self, pairs: list[tuple[Trade, AlpacaOrder]], summary: RunSummary) -> None:
+        with self.database.transaction() as uow:
+            results = uow.trades.apply_orders(pairs, now=self.now())
+        for (trade, _order), result in zip(pairs, results, strict=True):
+            if isinstance(result, InvalidValueError):
+                # The order stands at the broker; the trade stays NEW for reconcile to retry.
+                message = f"{trade.client_order_id}: broker answer not stored: {result}"
+                summary.errors.append(self.redactor.redact(message))
+                log.error("order_answer_refused", client_order_id=trade.client_order_id)
+
+    def _fallback(
+        self, trade: Trade, summary: RunSummary, refusal: ValidationRefusedError
+    ) -> AlpacaOrder | None:
+        notional = self.settings.trade_notional_usd
+        try:
+            price = self.alpaca.latest_trade(trade.symbol).price
+        except NotFoundError as error:
+            self._mark(
+                trade,
+                TradeStatus.FAILED,
+                f"notional order refused ({refusal.api_message}); no price: {error}",
+            )
+            summary.orders.failed += 1
+            return None
+        if price <= 0:
+            self._mark(trade, TradeStatus.FAILED, f"latest price of {trade.symbol} is {price}")
+            summary.orders.failed += 1
+            return None
+        shares = Decimal(math.floor(notional / price))
+        log.info(
+            "order_fallback",
+            symbol=trade.symbol,
+            refusal=refusal.api_message,
+            price=str(price),
+            shares=str(shares),
+        )
+        if shares < 1:
+            self._mark(
+                trade,
+                TradeStatus.SKIPPED,
+                f"one share costs ${price:,}, more than TRADE_NOTIONAL_USD ${notional:,} "
+                f"(notional order refused: {refusal.api_message})",
+            )
+            summary.orders.skipped[SKIP_ZERO_SHARES] += 1
+            return None
+        return self.alpaca.submit_order(
+            symbol=trade.symbol, client_order_id=trade.client_order_id, qty=shares
+        )
+
+    def _mark(self, trade: Trade, status: TradeStatus, reason: str) -> None:
+        with self.database.transaction() as uow:
+            text = self.redactor.redact(reason)
+            if status is TradeStatus.FAILED:
+                uow.trades.mark_failed(trade, text, now=self.now())
+            else:
+                uow.trades.mark_skipped(trade, text, now=self.now())
+        log.info(
+            "order_" + status.value.lower(),
+            symbol=trade.symbol,
+            client_order_id=trade.client_order_id,
+            reason=reason,
+        )
