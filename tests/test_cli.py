@@ -122,13 +122,13 @@ def test_db_commands_migrate_report_and_check(empty_url: str, tmp_path: Path) ->
     assert behind.returncode == 1
     assert "run `trading-automation db upgrade` first" in behind.stderr
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "is at 0002 (head)" in upgraded.stdout
-    assert current.stdout.strip() == "0002 (head)"
-    assert "0001 -> 0002 (head)" in history.stdout
+    assert "is at 0003 (head)" in upgraded.stdout
+    assert current.stdout.strip() == "0003 (head)"
+    assert "0002 -> 0003 (head)" in history.stdout
     assert "<base> -> 0001" in history.stdout
     assert check.returncode == 0, check.stderr
     assert "no differences" in check.stdout
-    assert "revision  0002 (head 0002, up to date)" in status.stdout
+    assert "revision  0003 (head 0003, up to date)" in status.stdout
     assert "trade" in status.stdout
     assert downgraded.returncode == 0, downgraded.stderr
     assert "is at base" in downgraded.stdout
@@ -167,7 +167,7 @@ def test_db_revision_autogenerates_nothing_when_models_match(
     body = written.read_text()
     assert str(written) in result.stdout
     assert "op." not in body
-    assert "down_revision: str | None = '0002'" in body
+    assert "down_revision: str | None = '0003'" in body
 
 
 def test_unreachable_database_is_one_clear_line_with_the_password_masked(tmp_path: Path) -> None:

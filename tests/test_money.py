@@ -13,8 +13,10 @@ from trading_automation.domain.money import (
     cents,
     exact_product,
     exact_sum,
+    format_price,
     format_quantity,
     format_usd,
+    shorten,
     sign_after_rounding,
 )
 
@@ -84,3 +86,20 @@ def test_sums_of_products_are_exact(pairs: list[tuple[Decimal, Decimal]]) -> Non
     expected = sum(int(qty.scaleb(9)) * int(price.scaleb(9)) for qty, price in pairs)
     assert total.scaleb(18, context=EXACT) == expected
     assert cents(total) == total.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP", context=EXACT)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("104.52"), "$104.52"),
+        (Decimal("0.0525"), "$0.0525"),
+        (Decimal("612500"), "$612,500.00"),
+    ],
+)
+def test_prices_keep_sub_cent_digits(value: Decimal, shown: str) -> None:
+    assert format_price(value) == shown
+
+
+def test_a_shortened_text_ends_in_an_ellipsis() -> None:
+    assert shorten("one share costs $612,500.00", 10) == "one share…"
+    assert shorten("short", 10) == "short"

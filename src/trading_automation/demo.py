@@ -20,6 +20,7 @@ from trading_automation.cli.tables import render_table
 from trading_automation.config import Settings
 from trading_automation.db import CongressTradeFeed, Database, Trade
 from trading_automation.db.migrate import alembic_config, upgrade
+from trading_automation.domain.money import format_price, format_quantity, format_usd, shorten
 from trading_automation.sandbox import OrderScript, Sandbox
 from trading_automation.worker.open_job import OpenJob, OpenJobOptions, OpenJobResult
 
@@ -147,8 +148,8 @@ def trades_table(database: Database) -> str:
                 member or "",
                 trade.status.value,
                 _amount(trade),
-                f"${trade.filled_avg_price.normalize():,}" if trade.filled_avg_price else "",
-                (trade.status_reason or "")[:70],
+                format_price(trade.filled_avg_price) if trade.filled_avg_price else "",
+                shorten(trade.status_reason or "", 70),
             )
             for trade, member in rows
         ],
@@ -157,7 +158,7 @@ def trades_table(database: Database) -> str:
 
 def _amount(trade: Trade) -> str:
     if trade.notional_submitted is not None:
-        return f"${trade.notional_submitted:,}"
+        return format_usd(trade.notional_submitted)
     if trade.qty_submitted is not None:
-        return f"{trade.qty_submitted.normalize()} shares"
+        return f"{format_quantity(trade.qty_submitted)} shares"
     return ""

@@ -33,3 +33,9 @@ class InvalidValueError(TradingAutomationError, ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}")
+
+
+class InvalidArgumentError(TradingAutomationError):
+    """A command-line argument cannot be used as given: correct it as the message says."""
+
+    exit_code = 2

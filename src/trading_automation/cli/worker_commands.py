@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -64,7 +65,7 @@ def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: 
     Exit status: 0 when the run succeeded (or had nothing to do), 1 when it failed or any order
     failed, 2 on bad configuration or arguments.
     """
-    from trading_automation.errors import InvalidValueError
+    from trading_automation.errors import InvalidArgumentError, InvalidValueError
     from trading_automation.worker.open_job import OpenJob, OpenJobOptions
 
     settings = app.settings
@@ -78,14 +79,21 @@ def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: 
     with broker_clients(settings) as (alpaca, quiver):
         assert quiver is not None
         job = OpenJob(
-            settings=settings, database=app.database, alpaca=alpaca, quiver=quiver, echo=click.echo
+            settings=settings,
+            database=app.database,
+            alpaca=alpaca,
+            quiver=quiver,
+            echo=click.echo,
+            progress=click.echo if sys.stdout.isatty() else None,
         )
         try:
             result = job.run(options)
         except InvalidValueError as error:
             if error.field != "--date":
                 raise
-            raise click.BadParameter(error.problem, param_hint="'--date'") from None
+            raise InvalidArgumentError(
+                f"--date {options.requested_date}: {error.problem}"
+            ) from None
     if result.summary is not None:
         print_run_summary(result.summary)
     sys.exit(result.exit_code)
@@ -94,6 +102,7 @@ def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: 
 def print_run_summary(summary: RunSummary) -> None:
     """The per-window and per-outcome counts of a run, as tables."""
     from trading_automation.cli.tables import render_table
+    from trading_automation.worker.summary import skip_reason_words
 
     click.echo()
     click.echo(
@@ -119,24 +128,41 @@ def print_run_summary(summary: RunSummary) -> None:
         ("BUY filings collected", orders.candidates),
         ("already traded", orders.already_traded),
         ("resumed after a crash", orders.resumed),
-        ("orders submitted", orders.submitted),
+        ("orders sent and placed", orders.submitted),
         ("  of which whole-share fallback", orders.fallback),
+        ("orders found already placed (not sent again)", orders.found_at_broker),
         ("filled", orders.filled),
         ("partially filled", orders.partially_filled),
         ("still open after polling", orders.open_after_polling),
+        ("canceled or expired", orders.canceled_or_expired),
+        ("rejected", orders.rejected),
         ("failed", orders.failed),
         ("not sent (broker unavailable)", orders.not_sent),
     ]
-    rows += [(f"skipped: {guard}", count) for guard, count in sorted(orders.skipped.items())]
+    rows += [
+        (f"skipped: {skip_reason_words(code)}", count)
+        for code, count in sorted(orders.skipped.items())
+    ]
     click.echo()
     click.echo(render_table(["outcome", "count"], rows))
     if summary.account:
         click.echo(
-            f"\naccount after the run: cash ${summary.account.get('cash', '?')}, "
-            f"buying power ${summary.account.get('buying_power', '?')}"
+            f"\naccount after the run: cash {_dollars(summary.account.get('cash'))}, "
+            f"buying power {_dollars(summary.account.get('buying_power'))}"
         )
     for error in summary.errors:
         click.echo(f"error: {error}", err=True)
+
+
+def _dollars(text: str | None) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    from trading_automation.domain.money import format_usd
+
+    try:
+        return format_usd(Decimal(text)) if text is not None else "unknown"
+    except InvalidOperation:
+        return "unknown"
 
 
 @click.command()
@@ -150,11 +176,14 @@ def reconcile(app: AppContext, today: datetime | None) -> None:
     """Bring every open trade up to date from Alpaca and print what changed."""
     from trading_automation.cli.tables import render_table
     from trading_automation.domain.timestamps import NEW_YORK
+    from trading_automation.worker.clock import RunClock
     from trading_automation.worker.reconcile import Reconciler, ReconcileReport
 
-    with broker_clients(app.settings, quiver=False) as (alpaca, _):
-        day: date = today.date() if today else alpaca.clock().timestamp.astimezone(NEW_YORK).date()
-        reconciler = Reconciler(app.database, alpaca)
+    settings = app.settings
+    with broker_clients(settings, quiver=False) as (alpaca, _):
+        clock = RunClock(alpaca.clock().timestamp, time.monotonic)
+        day: date = today.date() if today else clock.now().astimezone(NEW_YORK).date()
+        reconciler = Reconciler(app.database, alpaca, now=clock.now, lease=settings.job_lease)
         report = ReconcileReport()
         reconciler.settle_unsent(today=day, report=report)
         reconciler.round(report)
@@ -173,6 +202,7 @@ def reconcile(app: AppContext, today: datetime | None) -> None:
     click.echo(
         f"\n{len(report.changes)} changed, {report.still_open} still open, "
         f"{len(report.not_sent)} recorded today but not sent yet (the open-job sends them), "
+        f"{len(report.held_by_running_job)} held by a running open-job (left to it), "
         f"{len(report.abandoned)} old intents marked FAILED"
     )
     for error in report.errors:

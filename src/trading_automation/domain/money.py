@@ -53,6 +53,19 @@ def format_usd(value: Decimal, *, signed: bool = False) -> str:
     return f"{prefix}${shown:,.2f}"
 
 
+def format_price(value: Decimal) -> str:
+    """A share price with every digit it has, at least cents: `$104.52`, `$0.0525`."""
+    if value == value.quantize(CENT, context=EXACT):
+        return format_usd(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${format_quantity(abs(value))}"
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters, ending in "…" when it was cut."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def format_quantity(value: Decimal) -> str:
     """A quantity with every digit it has and no trailing zeros: `9`, `0.5`, `-0.5`, `1,234.5`."""
     text = format(value, "f")

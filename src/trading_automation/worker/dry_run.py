@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
+from trading_automation.domain.money import format_usd
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.worker.guards import NOT_COUNTED_FOR_CAPS, day_bounds, guard_decision
 from trading_automation.worker.summary import RunSummary
@@ -61,5 +62,5 @@ def dry_run(
             say(f"  would skip      {candidate.symbol:<6} ({who}): {guard.reason}")
             continue
         planned[candidate.symbol] = planned.get(candidate.symbol, 0) + 1
-        say(f"  would buy ${notional} of {candidate.symbol:<6} ({who})")
+        say(f"  would buy {format_usd(notional)} of {candidate.symbol:<6} ({who})")
     say(f"dry run: {sum(planned.values())} order(s) would be sent; nothing was written or sent")

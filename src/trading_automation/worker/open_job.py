@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -34,7 +34,12 @@ from trading_automation.worker.dry_run import dry_run
 from trading_automation.worker.orders import OrderPlacer
 from trading_automation.worker.owner import is_dead_local_owner, process_owner
 from trading_automation.worker.reconcile import Reconciler, ReconcileReport
-from trading_automation.worker.schedule import CALENDAR_LOOKBACK, collection_days, decide_gate
+from trading_automation.worker.schedule import (
+    CALENDAR_LOOKBACK,
+    collection_days,
+    decide_gate,
+    new_york_time,
+)
 from trading_automation.worker.summary import RunSummary
 
 if TYPE_CHECKING:
@@ -140,7 +145,7 @@ class OpenJob:
                 raise InvalidValueError(
                     "--date",
                     f"the market has not opened on {gate.trading_day} yet (it opens at "
-                    f"{_new_york(opens)}); a day is run at or after its open "
+                    f"{new_york_time(opens)}); a day is run at or after its open "
                     "(--dry-run previews it now)",
                 )
         log.info("gate", run=gate.run, trading_day=gate.trading_day.isoformat(), reason=gate.reason)
@@ -395,8 +400,3 @@ class OpenJob:
 
     def _result(self, code: int, summary: RunSummary | None) -> OpenJobResult:
         return OpenJobResult(exit_code=code, summary=summary, lines=list(self._lines))
-
-
-def _new_york(moment: datetime) -> str:
-    """An instant as New York wall-clock time, e.g. `09:30 New York time`."""
-    return f"{moment.astimezone(NEW_YORK):%H:%M} New York time"

@@ -25,6 +25,7 @@ from trading_automation.clients.errors import (
     ValidationRefusedError,
 )
 from trading_automation.db import Trade, TradeStatus, UnitOfWork
+from trading_automation.domain.money import format_price, format_usd
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK, utcnow
 from trading_automation.errors import InvalidValueError, TradingAutomationError
@@ -152,7 +153,7 @@ class OrderPlacer:
                 client_order_id=trade.client_order_id,
             )
             return None
-        log.info("trade_intent", symbol=candidate.symbol, client_order_id=trade.client_order_id)
+        log.debug("trade_intent", symbol=candidate.symbol, client_order_id=trade.client_order_id)
         return trade
 
     def _guard(self, uow: UnitOfWork, symbol: str, day: date) -> Guard | None:
@@ -287,8 +288,8 @@ class OrderPlacer:
             self._mark(
                 trade,
                 TradeStatus.SKIPPED,
-                f"one share costs ${price:,}, more than TRADE_NOTIONAL_USD ${notional:,} "
-                f"(notional order refused: {refusal.api_message})",
+                f"one share costs {format_price(price)}, more than TRADE_NOTIONAL_USD "
+                f"{format_usd(notional)} (notional order refused: {refusal.api_message})",
             )
             summary.orders.skipped[SKIP_ZERO_SHARES] += 1
             return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from trading_automation.domain.timestamps import require_aware_utc, trading_date_et
+from trading_automation.domain.timestamps import NEW_YORK, require_aware_utc, trading_date_et
 
 # The invocation "at the open" is the one within this window around the opening bell; the other
 # scheduled invocation is an hour away from it in either season.
@@ -56,13 +56,23 @@ def decide_gate(
     opens = session.open_at
     if moment < opens - OPEN_WINDOW_BEFORE:
         return Gate(
-            False, day, f"too early: the market opens at {opens.isoformat()}; not this invocation"
+            False,
+            day,
+            f"too early: the market opens at {new_york_time(opens)}; not this invocation",
         )
     if moment > opens + OPEN_WINDOW_AFTER:
         return Gate(
-            False, day, f"too late: the market opened at {opens.isoformat()}; not this invocation"
+            False,
+            day,
+            f"too late: the market opened at {new_york_time(opens)}; not this invocation",
         )
     return Gate(True, day, f"trading day {day.isoformat()}, at the open", session)
+
+
+def new_york_time(moment: datetime) -> str:
+    """An instant as people near the exchange read it: `09:30 New York time (13:30 UTC)`."""
+    utc = require_aware_utc(moment)
+    return f"{utc.astimezone(NEW_YORK):%H:%M} New York time ({utc:%H:%M} UTC)"
 
 
 def previous_trading_day(sessions: Sequence[TradingSession], day: date) -> date | None:

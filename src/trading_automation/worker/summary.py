@@ -7,6 +7,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+# What each skip code of `OrderSummary.skipped` means, in words.
+SKIP_REASONS = {
+    "trading_disabled": "TRADING_ENABLED is false",
+    "daily_max_filings": "the daily cap (DAILY_MAX_FILINGS) was reached",
+    "per_ticker_daily_max": "the per-ticker cap (PER_TICKER_DAILY_MAX) was reached",
+    "zero_shares": "one share costs more than TRADE_NOTIONAL_USD",
+}
+
+
+def skip_reason_words(code: str) -> str:
+    """A skip code as a person reads it."""
+    return SKIP_REASONS.get(code, code.replace("_", " "))
+
 
 @dataclass
 class WindowSummary:
