@@ -44,6 +44,7 @@ from trading_automation.domain.enums import (
     TradeStatus,
 )
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
+from trading_automation.domain.trade_rules import NOTIONAL_DIGITS, PRICE_DIGITS, QUANTITY_DIGITS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -54,9 +55,9 @@ NAMING_CONVENTION = {
 }
 
 # Column sizes. Precision stays within 18 digits so SQLite can hold every value exactly.
-NOTIONAL = ExactDecimal(18, 2)
-QUANTITY = ExactDecimal(18, 9)
-PRICE = ExactDecimal(18, 9)
+NOTIONAL = ExactDecimal(*NOTIONAL_DIGITS)
+QUANTITY = ExactDecimal(*QUANTITY_DIGITS)
+PRICE = ExactDecimal(*PRICE_DIGITS)
 CLIENT_ORDER_ID_MAX_LENGTH = 128
 
 

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from pydantic import ValidationError
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
@@ -28,11 +27,9 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 
 from trading_automation.db.errors import ConcurrentUpdateError
-from trading_automation.db.models import NOTIONAL, PRICE, QUANTITY, Trade
+from trading_automation.db.models import Trade
 from trading_automation.db.repositories.pagination import Cursor, Page, check_page_size
 from trading_automation.db.repositories.upsert import conflict_insert
-from trading_automation.db.types import ExactDecimal
-from trading_automation.domain.decimals import fit_decimal
 from trading_automation.domain.enums import (
     OPEN_TRADE_STATUSES,
     OrderSide,
@@ -42,8 +39,14 @@ from trading_automation.domain.enums import (
 )
 from trading_automation.domain.filings import client_order_id_for, is_source_hash
 from trading_automation.domain.jsonvalues import without_unstorable
-from trading_automation.domain.orders import STATUS_RANK, AlpacaOrder
+from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK, require_aware_utc, utcnow
+from trading_automation.domain.trade_rules import (
+    APPLIED_FIELDS,
+    check_owner,
+    order_change,
+    parse_order,
+)
 from trading_automation.errors import InvalidValueError
 
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9./-]{0,11}$")
@@ -105,18 +108,6 @@ def _reason(reason: object) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidValueError("reason", "a reason in words is required")
     return without_unstorable(reason.strip())
-
-
-def _column_decimal(value: object, column_type: ExactDecimal, field: str) -> Decimal | None:
-    if value is None:
-        return None
-    return fit_decimal(
-        value,
-        field=field,
-        precision=column_type.precision,
-        scale=column_type.scale,
-        minimum=Decimal(0),
-    )
 
 
 class TradeRepository:
@@ -203,17 +194,17 @@ class TradeRepository:
         `updated_at` (the caller's clock; the wall clock when not given).
         """
         when = require_aware_utc(now, field="now") if now else utcnow()
-        parsed = _parse_order(order)
-        _check_owner(trade, parsed)
+        parsed = parse_order(order)
+        check_owner(trade, parsed)
         if "version" in trade.__dict__:
             previous = trade.status
-            change = _order_change(trade, parsed, when)
+            change = order_change(trade, parsed, when)
             if isinstance(change, dict) and self._write_if_unchanged(trade, change):
                 return ApplyResult(trade, changed=True, previous_status=previous)
         for _attempt in range(APPLY_ATTEMPTS):
             current = self._locked(trade)
             previous = current.status
-            change = _order_change(current, parsed, when)
+            change = order_change(current, parsed, when)
             if not isinstance(change, dict):
                 return ApplyResult(current, changed=False, previous_status=previous, ignored=change)
             if self._write_if_unchanged(current, change):
@@ -251,13 +242,13 @@ class TradeRepository:
         batched: set[uuid.UUID] = set()
         for index, (trade, order) in enumerate(work):
             try:
-                parsed = _parse_order(order)
-                _check_owner(trade, parsed)
+                parsed = parse_order(order)
+                check_owner(trade, parsed)
                 current = "version" in trade.__dict__ and stored.get(trade.id) == trade.version
                 if not current or trade.id in batched:
                     alone.append(index)
                     continue
-                change = _order_change(trade, parsed, when)
+                change = order_change(trade, parsed, when)
             except InvalidValueError as error:
                 results[index] = error
                 continue
@@ -636,26 +627,6 @@ class TradeRepository:
         }
 
 
-def _parse_order(order: AlpacaOrder | Mapping[str, Any]) -> AlpacaOrder:
-    if isinstance(order, AlpacaOrder):
-        return order
-    try:
-        return AlpacaOrder.from_api(order)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first.get("loc", ())) or "order"
-        raise InvalidValueError(field, str(first.get("msg", "invalid value"))) from None
-
-
-def _stored_change(trade: Trade) -> datetime | None:
-    if not trade.raw_order_json:
-        return None
-    try:
-        return AlpacaOrder.from_api(trade.raw_order_json).last_change
-    except ValidationError:
-        return None
-
-
 def _guarded_parameters(trade: Trade, change: dict[str, Any]) -> dict[str, Any]:
     """`_GUARDED_UPDATE`'s parameters: `change` to the row still at `trade.version`."""
     parameters = {f"new_{name}": value for name, value in change.items()}
@@ -679,78 +650,6 @@ def _require_transaction(session: Session, what: str) -> None:
         )
 
 
-def _check_owner(trade: Trade, parsed: AlpacaOrder) -> None:
-    if parsed.client_order_id != trade.client_order_id:
-        raise InvalidValueError(
-            "client_order_id",
-            f"order {parsed.id} belongs to {parsed.client_order_id!r}, "
-            f"not to trade {trade.client_order_id!r}",
-        )
-
-
-def _order_change(trade: Trade, parsed: AlpacaOrder, when: datetime) -> dict[str, Any] | str:
-    """The row's new values for this order, from the trade as given; or why it is ignored.
-
-    Raises when the order is not the trade's: a trade's broker order id never changes once set.
-    """
-    if trade.alpaca_order_id is not None and trade.alpaca_order_id != parsed.id:
-        raise InvalidValueError(
-            "id", f"trade is bound to order {trade.alpaca_order_id}, got order {parsed.id}"
-        )
-    if trade.status.is_terminal:
-        return "terminal"
-    stored = _stored_change(trade)
-    incoming = parsed.last_change
-    if stored is not None and incoming is not None and incoming < stored:
-        return "stale"
-    if trade.alpaca_order_id == parsed.id and trade.raw_order_json == parsed.raw:
-        return "unchanged"
-
-    filled_qty = _column_decimal(parsed.filled_qty, QUANTITY, "filled_qty")
-    filled_price = _column_decimal(parsed.filled_avg_price, PRICE, "filled_avg_price")
-    notional = _column_decimal(parsed.notional, NOTIONAL, "notional")
-    qty = _column_decimal(parsed.qty, QUANTITY, "qty")
-    status = parsed.trade_status
-    if STATUS_RANK[status] < STATUS_RANK[trade.status]:
-        status = trade.status
-    change: dict[str, Any] = {name: getattr(trade, name) for name in _APPLIED_COLUMNS}
-    if filled_qty is not None and (trade.filled_qty is None or filled_qty >= trade.filled_qty):
-        change["filled_qty"] = filled_qty
-        if filled_price is not None:
-            change["filled_avg_price"] = filled_price
-    change["alpaca_order_id"] = parsed.id
-    change["status"] = status
-    if notional is not None:
-        change["notional_submitted"] = notional
-    if qty is not None and notional is None:
-        change["qty_submitted"] = qty
-    change["submitted_at"] = parsed.submitted_at or parsed.created_at or trade.submitted_at
-    change["filled_at"] = parsed.filled_at or trade.filled_at
-    change["canceled_at"] = parsed.canceled_at or trade.canceled_at
-    change["failed_at"] = parsed.failed_at or trade.failed_at
-    if status in {TradeStatus.CANCELED, TradeStatus.EXPIRED, TradeStatus.REJECTED}:
-        change["status_reason"] = without_unstorable(f"Alpaca reported the order {parsed.status}")
-    change["raw_order_json"] = parsed.raw
-    change["updated_at"] = when
-    return change
-
-
-# The columns an order from the broker may change, written together by one prepared UPDATE.
-_APPLIED_COLUMNS = (
-    "alpaca_order_id",
-    "status",
-    "status_reason",
-    "notional_submitted",
-    "qty_submitted",
-    "filled_qty",
-    "filled_avg_price",
-    "submitted_at",
-    "filled_at",
-    "canceled_at",
-    "failed_at",
-    "raw_order_json",
-    "updated_at",
-)
 _TRADE = cast(Table, Trade.__table__)
 _TRADE_COLUMNS = tuple(column.key for column in _TRADE.columns)
 _TRADE_MANAGER = manager_of_class(Trade)
@@ -763,7 +662,7 @@ _GUARDED_UPDATE = (
     .values(
         {
             _TRADE.c[name]: bindparam(f"new_{name}", type_=_TRADE.c[name].type)
-            for name in (*_APPLIED_COLUMNS, "version")
+            for name in (*APPLIED_FIELDS, "version")
         }
     )
 )
