@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from trading_automation.cli.context import CommandError
 from trading_automation.cli.params import DATE
 
 
@@ -182,7 +183,16 @@ def sandbox(
     try:
         server.start()
     except OSError as error:
-        raise click.ClickException(f"could not start the sandbox: {error}") from None
+        asked = {
+            "--alpaca-port": alpaca_port,
+            "--data-port": data_port,
+            "--quiver-port": quiver_port,
+        }
+        ports = ", ".join(f"{option} {port}" for option, port in asked.items() if port)
+        raise CommandError(
+            f"could not start the sandbox on 127.0.0.1: {error.strerror or error}"
+            + (f" ({ports})" if ports else "")
+        ) from None
     try:
         _announce(server, as_json)
         while not stop.wait(0.2):
