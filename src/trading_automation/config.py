@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 import io
 import ipaddress
 import re
@@ -357,6 +356,8 @@ def check_env_file(path: str | PathLike[str]) -> list[str]:
             )
         if binding.key is None or binding.key.upper() in known:
             continue
+        import difflib
+
         close = difflib.get_close_matches(binding.key.upper(), known, n=1)
         hint = f"did you mean {close[0]}?" if close else ".env.example lists every setting"
         warnings.append(f"{where}: {binding.key} is not a setting and is ignored; {hint}")
