@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 import trading_automation
 from tests.conftest import make_settings
+from tests.test_cli import run_cli
 from tests.test_cli_errors import one_error_line
 from trading_automation.db import migrate
 
@@ -105,3 +107,30 @@ def test_the_source_tree_is_a_checkout_and_an_installed_copy_is_not(
     assert not migrate.in_source_checkout(installed / "trading_automation")
     assert not migrate.in_source_checkout(other / "pkg")
     assert not migrate.in_source_checkout(Path("/"))
+
+
+def test_db_revision_writes_the_difference_it_finds(
+    at_head: dict[str, str], tmp_path: Path
+) -> None:
+    engine = create_engine(make_settings(at_head["DATABASE_URL"]).database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_trade_status_created_at_id"))
+    engine.dispose()
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+
+    result = run_cli(
+        "db",
+        "revision",
+        "-m",
+        "restore index",
+        "--version-path",
+        str(drafts),
+        env=at_head,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    [written] = drafts.glob("*.py")
+    assert result.stdout.strip() == str(written)
+    assert "ix_trade_status_created_at_id" in written.read_text()
