@@ -196,7 +196,7 @@ class DriftReport:
 
 
 def check(config: Config) -> DriftReport:
-    """Compare the database at its current revision against the models."""
+    """Read the revision and, once the database is at head, compare it against the models."""
     from alembic.autogenerate import compare_metadata
 
     from trading_automation.db.engine import create_database_engine
