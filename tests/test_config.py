@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trading_automation.config import Settings, load_settings, mask_url
+from trading_automation.config import Settings, check_env_file, load_settings, mask_url
 from trading_automation.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,3 +239,48 @@ def test_the_dashboard_password_is_a_secret() -> None:
 def test_a_dashboard_host_that_is_no_address_is_refused(host: str) -> None:
     with pytest.raises(ConfigurationError, match="DASHBOARD_HOST"):
         load_settings(_env_file=None, dashboard_host=host or " ")
+
+
+def test_load_settings_reports_each_unknown_env_file_key_with_the_closest_setting(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("export paper_trading=true\nDB_POOL_SIZ=3\nCRON_TZ=UTC\n")
+    warnings: list[str] = []
+
+    settings = load_settings(_env_file=env_file, warn=warnings.append)
+
+    assert settings.db_pool_size == 5
+    assert warnings == [
+        f"{env_file}, line 2: DB_POOL_SIZ is not a setting and is ignored; "
+        "did you mean DB_POOL_SIZE?",
+        f"{env_file}, line 3: CRON_TZ is not a setting and is ignored; "
+        ".env.example lists every setting",
+    ]
+
+
+def test_an_env_file_line_that_cannot_be_parsed_is_refused_without_showing_it(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("LOG_LEVEL=debug\n\nQUIVER_API_KEY='qk-unclosed-777\n")
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(_env_file=env_file)
+
+    assert caught.value.problems == [
+        f"{env_file}, line 3: not KEY=value (an unclosed quote or a stray character?)"
+    ]
+    assert "qk-unclosed-777" not in str(caught.value)
+
+
+def test_an_env_file_that_is_not_text_is_refused(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"LOG_LEVEL=\xff\xfe\n")
+
+    with pytest.raises(ConfigurationError, match="not UTF-8 text"):
+        load_settings(_env_file=env_file)
+
+
+def test_the_shipped_env_example_draws_no_warning() -> None:
+    assert check_env_file(ROOT / ".env.example") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -123,12 +124,54 @@ def test_check_reports_an_index_missing_from_the_database(
     assert any("ix_trade_symbol_created_at_id" in line for line in report.differences)
 
 
-def test_check_reports_a_database_behind_head(empty_url: str) -> None:
+def test_check_reports_a_database_behind_head_without_comparing_its_tables(
+    empty_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
     assert report.head == "0003"
     assert not report.clean
+    assert report.differences == []
+    assert not [r for r in caplog.records if "Detected" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("move", "revision", "said"),
+    [
+        (migrate.upgrade, "9999", "cannot upgrade to 9999: no revision 9999"),
+        (migrate.downgrade, "abc", "cannot downgrade to abc: no revision abc"),
+        (migrate.upgrade, "+1", "cannot upgrade to +1: that steps past the newest revision"),
+        (migrate.upgrade, "0001+5", "cannot upgrade to 0001+5: that steps past the newest"),
+        (migrate.downgrade, "-3", "cannot downgrade to -3: that steps past base"),
+    ],
+)
+def test_a_revision_that_cannot_be_found_or_reached_is_named_in_one_line(
+    empty_url: str, move: Callable[..., None], revision: str, said: str
+) -> None:
+    config = migrate.alembic_config(make_settings(empty_url))
+    migrate.upgrade(config)
+
+    with pytest.raises(migrate.RevisionTargetError) as caught:
+        move(config, revision)
+
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert message.startswith(said)
+    assert message.endswith("; `trading-automation db history` lists the revisions")
+    assert "\n" not in message
+
+
+def test_a_database_migrated_by_a_newer_version_is_not_blamed_on_the_revision_asked_for(
+    migrated_engine: Engine, empty_url: str
+) -> None:
+    with migrated_engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+
+    with pytest.raises(migrate.RevisionTargetError, match="database is at revision 0099, which"):
+        migrate.upgrade(migrate.alembic_config(make_settings(empty_url)))
 
 
 def test_migrations_use_the_direct_url_when_set(empty_url: str) -> None:

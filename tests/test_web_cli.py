@@ -47,10 +47,13 @@ def test_web_with_half_the_credentials_is_refused_without_showing_the_password(
 
 
 def test_web_says_so_when_its_port_is_taken(tmp_path: Path) -> None:
+    (tmp_path / "app.db").touch()
     taken = bind("127.0.0.1", 0)
     try:
         port = str(taken.getsockname()[1])
-        result = run_cli("web", "--port", port, cwd=tmp_path)
+        result = run_cli(
+            "web", "--port", port, env={"DATABASE_URL": "sqlite:///app.db"}, cwd=tmp_path
+        )
     finally:
         taken.close()
 
@@ -94,8 +97,11 @@ def test_web_demo_serves_the_demo_database_with_its_sandbox_until_interrupted(
         overview = httpx.get(f"{url}/overview", timeout=20)
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=20)
+        assert process.stderr is not None
+        logged = process.stderr.read()
 
     assert code == 0
+    assert "alembic.runtime.plugins" not in logged  # no set-up chatter
     assert (tmp_path / "demo" / "trading_automation.db").exists()
     assert positions["broker"]["ok"] is True
     held = {p["symbol"]: p for p in positions["portfolio"]["positions"]}
@@ -133,13 +139,15 @@ def test_web_without_alpaca_keys_serves_the_database_and_stops_cleanly_on_sigter
     assert "No trades yet" in page.text
 
 
-def test_the_demos_last_line_names_the_command_as_it_can_be_run_again(tmp_path: Path) -> None:
+def test_the_demos_last_line_names_the_command_and_directory_as_they_can_be_run_again(
+    tmp_path: Path,
+) -> None:
     script = Path(sys.executable).parent / "trading-automation"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARD_",))}
     environment["PATH"] = "/usr/bin:/bin"  # the virtual environment is not on PATH
 
     result = subprocess.run(
-        [str(script), "demo"],
+        [str(script), "demo", "--dir", "demo data"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -152,5 +160,5 @@ def test_the_demos_last_line_names_the_command_as_it_can_be_run_again(tmp_path: 
     assert (
         result.stdout.rstrip()
         .splitlines()[-1]
-        .startswith(f"open the dashboard on this demo: {script} web --demo")
+        .startswith(f"open the dashboard on this demo: {script} web --demo --dir 'demo data' (")
     )

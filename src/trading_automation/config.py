@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from os import PathLike
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -26,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from trading_automation.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///trading_automation.db"
+DEFAULT_ENV_FILE = ".env"
 PAPER_ALPACA_BASE_URL = "https://paper-api.alpaca.markets"
 LIVE_ALPACA_HOST = "api.alpaca.markets"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -87,7 +91,7 @@ class Settings(BaseSettings):
     """Every setting the system reads. Field names are the environment variables, upper-cased."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        env_file=DEFAULT_ENV_FILE,
         env_file_encoding="utf-8",
         env_ignore_empty=True,
         extra="ignore",
@@ -288,6 +292,12 @@ def _is_ip_address(text: str) -> bool:
 _URL_FIELDS = frozenset({"database_url", "direct_database_url"})
 
 
+def _first_line(text: str, line: int) -> int:
+    # A binding starts with the blank lines before it; its own line is the first that is not.
+    blank = text[: len(text) - len(text.lstrip())]
+    return line + len(blank.replace("\r\n", "\n").replace("\r", "\n").split("\n")) - 1
+
+
 def _describe(error: dict[str, Any]) -> str:
     location = [str(part) for part in error.get("loc", ())]
     field = location[0] if location else ""
@@ -307,10 +317,48 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{variable}: {message}"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment and `.env`; raise `ConfigurationError` on any problem."""
+def load_settings(*, warn: Callable[[str], None] | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment and `.env`; raise `ConfigurationError` on any problem.
+
+    `_env_file` names another file (None: none); `warn` receives one line per unknown key in it.
+    """
+    env_file = overrides.get("_env_file", DEFAULT_ENV_FILE)
+    if isinstance(env_file, str | PathLike) and Path(env_file).is_file():
+        for warning in check_env_file(env_file):
+            if warn is not None:
+                warn(warning)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = [_describe(dict(error)) for error in exc.errors(include_url=False)]
         raise ConfigurationError(problems) from None
+
+
+def check_env_file(path: str | PathLike[str]) -> list[str]:
+    """A warning for each key of a `.env` file that is no setting (naming the closest one);
+    raise `ConfigurationError` naming the file and line of anything that is not KEY=value."""
+    from dotenv.parser import parse_stream
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError([f"{path}: not UTF-8 text"]) from None
+    except OSError as error:
+        raise ConfigurationError([f"{path}: cannot be read ({error.strerror})"]) from None
+    known = sorted(name.upper() for name in Settings.model_fields)
+    warnings: list[str] = []
+    for binding in parse_stream(io.StringIO(text)):
+        where = f"{path}, line {_first_line(binding.original.string, binding.original.line)}"
+        if binding.error:
+            # The line itself is not shown: it may hold a secret.
+            raise ConfigurationError(
+                [f"{where}: not KEY=value (an unclosed quote or a stray character?)"]
+            )
+        if binding.key is None or binding.key.upper() in known:
+            continue
+        import difflib
+
+        close = difflib.get_close_matches(binding.key.upper(), known, n=1)
+        hint = f"did you mean {close[0]}?" if close else ".env.example lists every setting"
+        warnings.append(f"{where}: {binding.key} is not a setting and is ignored; {hint}")
+    return warnings

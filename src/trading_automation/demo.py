@@ -7,6 +7,7 @@ once more with --force to show that no filing is ever bought twice.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,10 +29,12 @@ DEMO_DATABASE = "trading_automation.db"
 PROGRAM = "trading-automation"
 
 
-def dashboard_hint(program: str = PROGRAM) -> str:
-    """The line that ends the demo: how to open the dashboard on it."""
+def dashboard_hint(program: str = PROGRAM, directory: Path | None = None) -> str:
+    """The line that ends the demo: how to open the dashboard on it (`directory`: the demo's
+    `--dir` when it is not the default)."""
+    where = f" --dir {shlex.quote(str(directory))}" if directory is not None else ""
     return (
-        f"open the dashboard on this demo: {program} web --demo "
+        f"open the dashboard on this demo: {program} web --demo{where} "
         "(recreates it with its sandbox broker and serves http://127.0.0.1:8000/overview)"
     )
 

@@ -92,8 +92,9 @@ def configure_logging(
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # Alembic announces each migration step at INFO; keep that visible at the default level,
-    # without the two lines of set-up chatter it prints on every run.
+    # without the set-up chatter it prints on every run (context, plugins).
     logging.getLogger("alembic").setLevel(root.level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
     migration_log = logging.getLogger("alembic.runtime.migration")
     migration_log.filters = [_AlembicChatter()]
 

@@ -13,20 +13,23 @@ from typing import Any
 import click
 
 from trading_automation import __version__
-from trading_automation.cli.context import AppContext
+from trading_automation.cli.context import AppContext, CommandError, command_error, one_line
 from trading_automation.errors import TradingAutomationError
 
+PROGRAM = "trading-automation"
+VERSION_LINE = "%(prog)s, version %(version)s"
 
-def _reported(error: TradingAutomationError) -> click.ClickException:
-    """A project error shown as one line, without a traceback, with the error's exit code."""
 
-    class ReportedError(click.ClickException):
-        exit_code = error.exit_code
+def _reported(error: TradingAutomationError) -> CommandError:
+    """A project error shown as one `error:` line, without a traceback, with its exit code."""
+    return command_error(str(error), error.exit_code)
 
-        def show(self, file: Any = None) -> None:
-            click.echo(f"error: {self.format_message()}", err=True)
 
-    return ReportedError(str(error))
+def _as_one_line(error: click.UsageError) -> click.UsageError | CommandError:
+    # Click >= 8.2 shows a group's help, not an error, when it is given no subcommand.
+    if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        return error
+    return one_line(error)
 
 
 # Subcommands load when they run: `--help` reads their one-line help from here instead of
@@ -106,28 +109,47 @@ class _RootGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise _as_one_line(error) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TradingAutomationError as error:
             raise _reported(error) from None
+        except click.UsageError as error:
+            raise _as_one_line(error) from None
 
 
 @click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="trading-automation")
+@click.version_option(__version__, "-V", "--version", prog_name=PROGRAM, message=VERSION_LINE)
 @click.option(
     "--env-file",
-    type=click.Path(dir_okay=False),
-    default=".env",
-    show_default=True,
-    help="File of KEY=value settings read after the environment (missing file is fine).",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File of KEY=value settings read after the environment (default: .env when present; "
+    "a file named here must exist).",
 )
 @click.pass_context
-def cli(ctx: click.Context, env_file: str) -> None:
+def cli(ctx: click.Context, env_file: str | None) -> None:
     """Mirror congressional stock purchases with fixed-dollar Alpaca orders."""
     app = AppContext(env_file=env_file)
     ctx.obj = app
     ctx.call_on_close(app.close)
+
+
+@cli.command()
+def version() -> None:
+    """Show the version and exit."""
+    click.echo(VERSION_LINE % {"prog": PROGRAM, "version": __version__})
 
 
 def _register() -> None:
@@ -140,4 +162,4 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="trading-automation")
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name=PROGRAM)

@@ -16,7 +16,7 @@ def config() -> None:
 @pass_app
 def show(app: AppContext) -> None:
     """Print every setting; secrets and database passwords are masked."""
-    values = app.settings.masked()
+    values = app.plain_settings.masked()
     width = max(len(name) for name in values)
     for name, value in values.items():
         click.echo(f"{name.ljust(width)}  {value}")

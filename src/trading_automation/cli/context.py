@@ -1,48 +1,144 @@
-"""What commands share: settings and the database, each built on first use."""
+"""What commands share: settings and the database, each built on first use, and the one-line
+`error:` that every refusal prints."""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from alembic.config import Config
+
     from trading_automation.config import Settings
     from trading_automation.db.database import Database
 
+CREATE_HINT = "`trading-automation db upgrade` creates it"
+
+# How a command uses the migration database: it must exist, it may be created (`db upgrade`), or
+# it is not opened at all (`db history`).
+DatabaseUse = Literal["existing", "create", "unused"]
+
+
+class CommandError(click.ClickException):
+    """A command that cannot go on, shown as one `error:` line without a traceback (exit 2)."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def command_error(message: str, exit_code: int) -> CommandError:
+    """A `CommandError` that exits with `exit_code`."""
+
+    class Failure(CommandError):
+        pass
+
+    Failure.exit_code = exit_code
+    return Failure(message)
+
+
+def one_line(error: click.UsageError) -> CommandError:
+    """A usage error as one `error:` line that says where the command's help is."""
+    message = error.format_message().strip().removesuffix(".")
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        message = message[0].lower() + message[1:]  # Click's "Invalid value ..." reads as a clause
+    if error.ctx is not None:
+        message = f"{message} (see `{error.ctx.command_path} --help`)"
+    return command_error(message, error.exit_code)
+
 
 class AppContext:
-    """Lazily built settings and database for one command invocation."""
+    """Lazily built settings and database for one command invocation (`env_file`: a file named
+    with `--env-file`, else None for the default `.env`)."""
 
-    def __init__(self, env_file: str | None = ".env") -> None:
+    def __init__(self, env_file: str | None = None) -> None:
         self.env_file = env_file
         self._database: Database | None = None
+        self._logging = False
 
     @cached_property
-    def settings(self) -> Settings:
-        """The validated settings; raises `ConfigurationError` before any work is done."""
+    def plain_settings(self) -> Settings:
+        """The validated settings, without configuring logging (for commands that only print)."""
         from trading_automation.config import load_settings
-        from trading_automation.logs import configure_logging
 
-        settings = load_settings(_env_file=self.env_file)
-        configure_logging(settings.log_level, secrets=settings.secret_values())
+        # No file named: the default `.env`, which may be missing.
+        overrides = {} if self.env_file is None else {"_env_file": self.env_file}
+        return load_settings(warn=_warn, **overrides)
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings, logging configured from them; raises `ConfigurationError`
+        before any work is done."""
+        settings = self.plain_settings
+        if not self._logging:
+            from trading_automation.logs import configure_logging
+
+            configure_logging(settings.log_level, secrets=settings.secret_values())
+            self._logging = True
         return settings
 
     @property
     def database(self) -> Database:
-        """The application database (DATABASE_URL)."""
+        """The application database (DATABASE_URL), which must already exist."""
         if self._database is None:
             from trading_automation.db.database import Database
 
-            self._database = Database.from_settings(self.settings)
+            settings = self.settings
+            require_existing(settings.database_url, "DATABASE_URL")
+            self._database = Database.from_settings(settings)
         return self._database
+
+    def alembic(self, database: DatabaseUse = "existing") -> Config:
+        """The Alembic configuration for the migration URL (DIRECT_DATABASE_URL, else
+        DATABASE_URL); unless `database` says otherwise, that database must already exist."""
+        from trading_automation.db.migrate import alembic_config
+
+        settings = self.settings
+        if database == "existing":
+            variable = "DIRECT_DATABASE_URL" if settings.direct_database_url else "DATABASE_URL"
+            require_existing(settings.migration_database_url, variable)
+        return alembic_config(settings)
 
     def close(self) -> None:
         """Release pooled connections."""
         if self._database is not None:
             self._database.dispose()
             self._database = None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL opens, or None for PostgreSQL and in-memory SQLite."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):  # a URI filename (`?uri=true`)
+        name, _, options = name.removeprefix("file:").partition("?")
+        if "mode=memory" in options or parsed.query.get("mode") == "memory" or not name:
+            return None
+    return Path(name)
+
+
+def require_existing(url: str, variable: str) -> None:
+    """Refuse a SQLite URL whose file does not exist, which opening it would create empty."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise CommandError(
+            f"the SQLite database {path} does not exist (check {variable}); {CREATE_HINT}"
+        )
+
+
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
 
 
 pass_app = click.make_pass_decorator(AppContext)

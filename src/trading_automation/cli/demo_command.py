@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from trading_automation.cli.context import CommandError
+
 DEFAULT_DEMO_DIR = Path("demo-data")
 
 
@@ -32,13 +34,31 @@ def demo(directory: Path) -> None:
     from trading_automation.demo import dashboard_hint, run_demo
     from trading_automation.logs import configure_logging
 
+    prepare_directory(directory)
     configure_logging("WARNING")
     result = run_demo(directory, echo=click.echo)
     click.echo(f"\ndatabase file: {result.database_file}")
-    click.echo(dashboard_hint(_program()))
+    click.echo(dashboard_hint(_program(), None if directory == DEFAULT_DEMO_DIR else directory))
     ok = result.first.exit_code == 0 and result.second.exit_code == 0
     ok = ok and result.broker_orders_after_first == result.broker_orders_after_second
     sys.exit(0 if ok else 1)
+
+
+def prepare_directory(directory: Path) -> None:
+    """Create the demo's directory if needed; refuse, in one line, one that cannot hold it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (NotADirectoryError, FileExistsError):
+        blocking = next(
+            (path for path in (directory, *directory.parents) if path.exists()), directory
+        )
+        raise CommandError(f"--dir {directory}: {blocking} is not a directory") from None
+    except OSError as error:
+        raise CommandError(
+            f"--dir {directory}: cannot be created ({error.strerror or error})"
+        ) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CommandError(f"--dir {directory}: not writable")
 
 
 def _program() -> str:

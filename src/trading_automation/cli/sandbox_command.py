@@ -14,16 +14,8 @@ from typing import Any
 
 import click
 
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
-    if value is None:
-        return None
-    values = value if isinstance(value, tuple) else (value,)
-    try:
-        parsed = tuple(date.fromisoformat(item) for item in values)
-    except ValueError as error:
-        raise click.BadParameter(f"expected YYYY-MM-DD ({error})") from None
-    return parsed if isinstance(value, tuple) else parsed[0]
+from trading_automation.cli.context import CommandError
+from trading_automation.cli.params import DATE
 
 
 def _parse_time(_ctx: click.Context, _param: click.Parameter, value: str) -> time:
@@ -52,9 +44,9 @@ def _parse_money(_ctx: click.Context, _param: click.Parameter, value: str) -> De
 )
 @click.option(
     "--today",
+    type=DATE,
     default="2024-06-20",
     show_default=True,
-    callback=_parse_date,
     help="The sandbox's trading date (America/New_York).",
 )
 @click.option(
@@ -69,13 +61,13 @@ def _parse_money(_ctx: click.Context, _param: click.Parameter, value: str) -> De
 @click.option(
     "--holiday",
     multiple=True,
-    callback=_parse_date,
+    type=DATE,
     help="Another market holiday (repeatable); NYSE's 2024-2026 are built in.",
 )
 @click.option(
     "--half-day",
     multiple=True,
-    callback=_parse_date,
+    type=DATE,
     help="Another 13:00 close (repeatable); NYSE's 2024-2026 are built in.",
 )
 @click.option(
@@ -191,7 +183,16 @@ def sandbox(
     try:
         server.start()
     except OSError as error:
-        raise click.ClickException(f"could not start the sandbox: {error}") from None
+        asked = {
+            "--alpaca-port": alpaca_port,
+            "--data-port": data_port,
+            "--quiver-port": quiver_port,
+        }
+        ports = ", ".join(f"{option} {port}" for option, port in asked.items() if port)
+        raise CommandError(
+            f"could not start the sandbox on 127.0.0.1: {error.strerror or error}"
+            + (f" ({ports})" if ports else "")
+        ) from None
     try:
         _announce(server, as_json)
         while not stop.wait(0.2):

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from trading_automation.cli.context import AppContext, pass_app
-from trading_automation.cli.demo_command import demo_directory_option
+from trading_automation.cli.demo_command import demo_directory_option, prepare_directory
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings
+    from trading_automation.db.database import Database
 
 DASHBOARD_FIELDS = (
     "dashboard_host",
@@ -55,12 +56,13 @@ def web(app: AppContext, host: str | None, port: int | None, demo: bool, directo
     if problems:
         raise ConfigurationError(problems)
     if not demo:
-        _serve(settings)
+        _serve(settings, app.database)
         return
 
     from trading_automation.demo import LATER_PRICES, live_demo
     from trading_automation.logs import configure_logging
 
+    prepare_directory(directory)
     click.echo(f"recreating the demo in {directory} ...")
     configure_logging("WARNING")  # the demo's job runs quietly; the server logs as configured
     with live_demo(directory, echo=lambda _line: None) as live:
@@ -87,11 +89,12 @@ def _with(settings: Settings, overrides: dict[str, Any]) -> Settings:
     return load_settings(_env_file=None, **(values | overrides))
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, database: Database | None = None) -> None:
+    """Serve until Ctrl-C; a `database` handed in (one that must exist) stays the caller's."""
     from trading_automation.web.app import create_app
     from trading_automation.web.server import bind, serve, url_of
 
-    application = create_app(settings)
+    application = create_app(settings, database=database)
     sock = bind(settings.dashboard_host, settings.dashboard_port)
     auth = " (HTTP basic auth required)" if settings.dashboard_auth else ""
     click.echo(f"dashboard: {url_of(sock)}/overview{auth}  (Ctrl-C to stop)")

@@ -6,12 +6,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 import click
 
 from trading_automation.cli.context import AppContext, pass_app
+from trading_automation.cli.params import DATE
 
 if TYPE_CHECKING:
     from trading_automation.clients import AlpacaClient, QuiverClient
@@ -54,12 +55,12 @@ def broker_clients(
 @click.option(
     "--date",
     "requested",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Run this trading day now (backfill or QA), whatever the time.",
 )
 @click.option("--force", is_flag=True, help="Run a day that already succeeded again.")
 @pass_app
-def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: bool) -> None:
+def open_job(app: AppContext, dry_run: bool, requested: date | None, force: bool) -> None:
     """The daily run at the market open: collect new BUY filings and buy each one.
 
     Exit status: 0 when the run succeeded (or had nothing to do), 1 when it failed or any order
@@ -71,7 +72,7 @@ def open_job(app: AppContext, dry_run: bool, requested: datetime | None, force: 
     settings = app.settings
     options = OpenJobOptions(
         dry_run=dry_run,
-        requested_date=requested.date() if requested else None,
+        requested_date=requested,
         force=force,
         poll_budget_s=settings.open_job_poll_s,
         lease=settings.job_lease,
@@ -168,11 +169,11 @@ def _dollars(text: str | None) -> str:
 @click.command()
 @click.option(
     "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="The New York date to judge stale intents by (default: the broker's today).",
 )
 @pass_app
-def reconcile(app: AppContext, today: datetime | None) -> None:
+def reconcile(app: AppContext, today: date | None) -> None:
     """Bring every open trade up to date from Alpaca and print what changed."""
     from trading_automation.cli.tables import render_table
     from trading_automation.domain.timestamps import NEW_YORK
@@ -182,7 +183,7 @@ def reconcile(app: AppContext, today: datetime | None) -> None:
     settings = app.settings
     with broker_clients(settings, quiver=False) as (alpaca, _):
         clock = RunClock(alpaca.clock().timestamp, time.monotonic)
-        day: date = today.date() if today else clock.now().astimezone(NEW_YORK).date()
+        day: date = today if today else clock.now().astimezone(NEW_YORK).date()
         reconciler = Reconciler(app.database, alpaca, now=clock.now, lease=settings.job_lease)
         report = ReconcileReport()
         reconciler.settle_unsent(today=day, report=report)
