@@ -10,6 +10,7 @@ transactions; no route writes, and the middleware refuses every method but GET a
 from __future__ import annotations
 
 import contextlib
+import time as time_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -328,11 +329,12 @@ def create_app(
     *,
     database: Database | None = None,
     broker_fetch: BrokerFetch | None = None,
+    clock: Callable[[], float] = time_module.monotonic,
 ) -> Starlette:
     """The dashboard for `settings`; raises `ConfigurationError` when it must not start.
 
     A `database` or `broker_fetch` handed in stays the caller's to close; those built here are
-    closed when the application shuts down.
+    closed when the application shuts down. `clock` (seconds, monotonic) times the broker cache.
     """
     problems = settings.dashboard_problems()
     if problems:
@@ -346,7 +348,10 @@ def create_app(
         owned.append(source.close)
         broker_fetch = source
     cache = BrokerCache(
-        broker_fetch, ttl_s=settings.dashboard_cache_s, secrets=settings.secret_values()
+        broker_fetch,
+        ttl_s=settings.dashboard_cache_s,
+        secrets=settings.secret_values(),
+        clock=clock,
     )
     dashboard = Dashboard(settings, database, cache)
 
