@@ -42,7 +42,6 @@ from trading_automation.db.repositories import (
     StoreResult,
     TradeCount,
     TradeRepository,
-    TradeTotals,
 )
 from trading_automation.domain.enums import (
     FeedTransaction,
@@ -102,7 +101,6 @@ __all__ = [
     "TradeCount",
     "TradeRepository",
     "TradeStatus",
-    "TradeTotals",
     "UniqueConstraintViolationError",
     "UnitOfWork",
     "transaction",

@@ -36,7 +36,7 @@ from trading_automation.db.repositories.pagination import MAX_PAGE_SIZE
 from trading_automation.domain.enums import Party, TradeStatus
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.errors import ConfigurationError, InvalidValueError
-from trading_automation.web import charts, queries, views
+from trading_automation.web import charts, queries, read_models, views
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch, BrokerSnapshot
 from trading_automation.web.security import (
     API_PREFIX,
@@ -173,8 +173,8 @@ class Dashboard:
         snapshot = self.broker.snapshot()
         prices = snapshot.current_prices() if snapshot.ok else None
         with self.database.transaction(readonly=True) as uow:
-            activity = queries.activity(uow)
-            filled = queries.filled_trades(uow)
+            activity = read_models.activity(uow)
+            groups = read_models.fill_groups(uow) if prices is not None else []
             latest = queries.latest_run(uow)
         return views.Overview(
             broker=self._status(snapshot),
@@ -183,7 +183,7 @@ class Dashboard:
             trades=views.trade_summary(activity),
             per_day=[views.DayCount(day, count) for day, count in activity.per_day.items()],
             newest_day=activity.newest_day,
-            pnl=views.filing_pnl(filled, prices),
+            pnl=views.filing_pnl(groups, prices),
             latest_run=latest,
         )
 

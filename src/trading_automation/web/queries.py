@@ -1,8 +1,8 @@
 """The dashboard's read side: what each page needs from the database, in few queries.
 
 Everything here runs inside the caller's read-only unit of work. The repositories do the keyset
-pages, totals and per-day counts; the plain selects here add what only the dashboard needs (the
-filing behind each trade of a page, in one query; the filled trades for P&L).
+pages and counts; the plain selects here add what only the dashboard needs (the filing behind each
+trade of a page, in one query). The overview's aggregates are in `read_models`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from trading_automation.db.database import UnitOfWork
 from trading_automation.db.models import CongressTradeFeed, JobRun, Trade
-from trading_automation.db.repositories import TradeTotals
 from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
-from trading_automation.domain.timestamps import NEW_YORK
-
-PER_DAY_WINDOW = 30
 
 
 @dataclass(frozen=True)
@@ -59,26 +55,6 @@ class TradeListing:
     prev_cursor: str | None
     matching: int
     matching_exact: bool
-
-
-@dataclass(frozen=True)
-class FilledTrade:
-    """What the P&L aggregates need of one filled trade."""
-
-    symbol: str
-    filled_qty: Decimal
-    filled_avg_price: Decimal
-    member: str | None
-    party: Party | None
-
-
-@dataclass(frozen=True)
-class Activity:
-    """Trade counts for the overview: totals by status and per New York day."""
-
-    totals: TradeTotals
-    per_day: dict[date, int]
-    newest_day: date | None
 
 
 @dataclass(frozen=True)
@@ -194,35 +170,6 @@ def trade_listing(
             )
         )
     return TradeListing(records, page.next_cursor, page.prev_cursor, count.value, count.exact)
-
-
-def filled_trades(uow: UnitOfWork) -> list[FilledTrade]:
-    """Every trade with shares filled, with the member and party of its filing (one query)."""
-    rows = uow.session.execute(
-        select(
-            Trade.symbol,
-            Trade.filled_qty,
-            Trade.filled_avg_price,
-            CongressTradeFeed.member_name,
-            CongressTradeFeed.party,
-        )
-        .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
-        .where(Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
-        .order_by(Trade.created_at, Trade.id)
-    )
-    return [
-        FilledTrade(symbol, qty, price, member, party)
-        for symbol, qty, price, member, party in rows
-        if qty is not None and price is not None
-    ]
-
-
-def activity(uow: UnitOfWork, *, days: int = PER_DAY_WINDOW) -> Activity:
-    """Totals by status, and trades per day over the `days` days ending on the newest trade's."""
-    newest = uow.session.scalar(select(func.max(Trade.created_at)))
-    newest_day = newest.astimezone(NEW_YORK).date() if newest is not None else None
-    per_day = uow.trades.per_day_counts(days=days, today=newest_day) if newest_day else {}
-    return Activity(totals=uow.trades.totals(), per_day=per_day, newest_day=newest_day)
 
 
 def latest_run(uow: UnitOfWork) -> JobRunRecord | None:

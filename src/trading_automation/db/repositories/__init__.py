@@ -13,7 +13,6 @@ from trading_automation.db.repositories.trades import (
     IntentResult,
     TradeCount,
     TradeRepository,
-    TradeTotals,
 )
 
 __all__ = [
@@ -31,5 +30,4 @@ __all__ = [
     "StoreResult",
     "TradeCount",
     "TradeRepository",
-    "TradeTotals",
 ]
