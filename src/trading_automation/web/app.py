@@ -14,7 +14,6 @@ import time as time_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,11 +32,12 @@ from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.db.errors import DatabaseError
 from trading_automation.db.repositories.pagination import MAX_PAGE_SIZE
-from trading_automation.domain.enums import Party, TradeStatus
+from trading_automation.domain.enums import TradeStatus
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.errors import ConfigurationError, InvalidValueError
 from trading_automation.web import charts, queries, read_models, views
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch, BrokerSnapshot
+from trading_automation.web.formatting import FILTERS
 from trading_automation.web.security import (
     API_PREFIX,
     BasicAuth,
@@ -480,79 +480,5 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(
-        usd=_usd,
-        price=_price,
-        signed_usd=_signed_usd,
-        pct=_pct,
-        number=_number,
-        et=_et,
-        et_minute=_et_minute,
-        party=_party,
-        tone=_tone,
-    )
+    environment.filters.update(FILTERS)
     return environment
-
-
-def _usd(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"-${-cents:,.2f}" if cents < 0 else f"${cents:,.2f}"
-
-
-def _price(value: Decimal | None, missing: str = "—") -> str:
-    """A share price with every digit it has (at least cents): prices may go below a cent."""
-    if value is None:
-        return missing
-    if value == value.quantize(Decimal("0.01")):
-        return _usd(value)
-    return f"${_number(value)}"
-
-
-def _signed_usd(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    text = _usd(value)
-    return f"+{text}" if value > 0 else text
-
-
-def _pct(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    return f"{'+' if value > 0 else ''}{value:,.2f}%"
-
-
-def _number(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    whole, dot, fraction = text.partition(".")
-    return f"{int(whole):,}{dot}{fraction}" if whole.lstrip("-").isdigit() else text
-
-
-def _et(value: datetime | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S ET")
-
-
-def _et_minute(value: datetime) -> str:
-    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M")
-
-
-_PARTY_SHORT = {Party.DEMOCRAT: "Dem", Party.REPUBLICAN: "Rep", Party.INDEPENDENT: "Ind"}
-
-
-def _party(value: Party | None) -> str:
-    if value is None:
-        return "—"
-    return _PARTY_SHORT.get(value, value.value.capitalize())
-
-
-def _tone(value: Decimal | None) -> str:
-    if value is None or value == 0:
-        return "flat"
-    return "gain" if value > 0 else "loss"

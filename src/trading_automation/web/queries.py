@@ -18,6 +18,7 @@ from sqlalchemy import select
 from trading_automation.db.database import UnitOfWork
 from trading_automation.db.models import CongressTradeFeed, JobRun, Trade
 from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
+from trading_automation.web.formatting import duration
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class FilingListing:
 
 @dataclass(frozen=True)
 class JobRunRecord:
-    """A job run with its duration."""
+    """A job run with its duration, in seconds and as read (`28 ms`, `2 min 5 s`)."""
 
     id: uuid.UUID
     type: str
@@ -97,6 +98,7 @@ class JobRunRecord:
     finished_at: datetime | None
     heartbeat_at: datetime | None
     duration_s: Decimal | None
+    duration: str | None
     summary: dict[str, Any] | None
 
 
@@ -238,9 +240,9 @@ def check_schema(uow: UnitOfWork) -> None:
 
 
 def _run_record(run: JobRun) -> JobRunRecord:
-    duration = None
+    seconds = None
     if run.started_at is not None and run.finished_at is not None:
-        duration = Decimal(str((run.finished_at - run.started_at).total_seconds()))
+        seconds = Decimal(str((run.finished_at - run.started_at).total_seconds()))
     return JobRunRecord(
         id=run.id,
         type=run.type.value,
@@ -251,6 +253,7 @@ def _run_record(run: JobRun) -> JobRunRecord:
         started_at=run.started_at,
         finished_at=run.finished_at,
         heartbeat_at=run.heartbeat_at,
-        duration_s=duration,
+        duration_s=seconds,
+        duration=duration(seconds) if seconds is not None else None,
         summary=run.summary_json,
     )
