@@ -1,7 +1,10 @@
-"""How figures read: money and signs decided after rounding, quantities, durations."""
+"""How figures read: money and signs decided after rounding, quantities, durations, and stored
+documents sent with exact numbers."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -9,7 +12,11 @@ import pytest
 
 from trading_automation.clients import Account, Position
 from trading_automation.db.database import Database
+from trading_automation.domain.enums import FeedTransaction, Party
+from trading_automation.domain.jsonvalues import loads
 from trading_automation.web import charts, formatting
+from trading_automation.web.jsonout import document_text, dumps, jsonable
+from trading_automation.web.queries import FilingListing, FilingRecord
 
 
 @pytest.mark.parametrize(
@@ -121,3 +128,68 @@ def test_pages_show_negative_fractions_and_no_signed_zero(
     assert 'class="num flat">$0.00<' in page
     assert 'class="num gain"' not in page
     assert 'class="num loss"' not in page
+
+
+def _filing(raw: Any) -> FilingRecord:
+    return FilingRecord(
+        id=uuid.UUID(int=7),
+        filing_date=date(2024, 6, 18),
+        trade_date=date(2024, 6, 14),
+        member="Jane Doe",
+        party=Party.DEMOCRAT,
+        ticker="AAPL",
+        transaction=FeedTransaction.BUY,
+        problems=None,
+        traded=True,
+        ingested_at=datetime(2024, 6, 18, 13, 0, tzinfo=UTC),
+        raw=raw,
+    )
+
+
+def test_a_stored_record_is_sent_with_its_numbers_as_exact_json_numbers() -> None:
+    raw = {"Amount": Decimal("123456789.123456789"), "Shares": 15, "Big": Decimal("1E+400")}
+    listing = FilingListing([_filing(raw)], next_cursor=None, prev_cursor=None)
+
+    text = dumps(jsonable({"filings": listing.filings}))
+
+    assert '"Amount":123456789.123456789' in text
+    assert '"Big":1E+400' in text
+    parsed = loads(text)["filings"][0]
+    assert parsed["raw"] == raw
+    assert parsed["id"] == str(uuid.UUID(int=7))
+    assert parsed["ingested_at"] == "2024-06-18T13:00:00+00:00"
+
+
+def test_figures_the_dashboard_computes_stay_strings() -> None:
+    assert dumps(jsonable({"cost": Decimal("1000.00"), "n": 3})) == '{"cost":"1000.00","n":3}'
+
+
+def test_a_stored_record_reads_on_the_filings_page_with_its_numbers_exact() -> None:
+    from trading_automation.web.app import _environment
+
+    raw = {"Amount": Decimal("123456789.123456789"), "Comments": "<b>&</b>"}
+    html = (
+        _environment()
+        .get_template("filings.html")
+        .render(
+            active="filings",
+            pages=(),
+            broker=None,
+            version="test",
+            listing=FilingListing([_filing(raw)], None, None),
+            filters={},
+            prev_url=None,
+            next_url=None,
+            api_url="/api/filings",
+        )
+    )
+
+    assert document_text(raw) == '{"Amount": 123456789.123456789, "Comments": "<b>&</b>"}'
+    assert "{&#34;Amount&#34;: 123456789.123456789, " in html
+    assert "&lt;b&gt;&amp;&lt;/b&gt;" in html
+
+
+def test_values_that_are_not_json_numbers_are_sent_as_text() -> None:
+    text = dumps(jsonable({"raw": [Decimal("NaN"), float("inf"), 1.5, None, True, "é"]}))
+
+    assert text == '{"raw":["NaN","Infinity",1.5,null,true,"é"]}'

@@ -11,10 +11,10 @@ from decimal import Decimal
 from trading_automation.domain.enums import Party, TradeStatus
 from trading_automation.domain.money import cents
 from trading_automation.web import charts
+from trading_automation.web.jsonout import jsonable
 from trading_automation.web.pnl import Pnl, fill_pnl, percent, total
 from trading_automation.web.security import TokenBuckets
 from trading_automation.web.server import bind
-from trading_automation.web.views import jsonable
 
 
 def test_fill_pnl_is_exact_beyond_the_default_decimal_precision() -> None:

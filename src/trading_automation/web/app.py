@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -38,6 +38,7 @@ from trading_automation.errors import ConfigurationError, InvalidValueError
 from trading_automation.web import charts, queries, read_models, views
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch, BrokerSnapshot
 from trading_automation.web.formatting import FILTERS
+from trading_automation.web.jsonout import ExactJSONResponse, document_text, jsonable
 from trading_automation.web.security import (
     API_PREFIX,
     BasicAuth,
@@ -312,7 +313,7 @@ class Dashboard:
             body: dict[str, Any] = {"error": message}
             if field:
                 body["field"] = field
-            return JSONResponse(body, status_code=status_code, headers=headers)
+            return ExactJSONResponse(body, status_code=status_code, headers=headers)
         response = self._render(
             "error.html", "", None, status_code=status_code, message=message, code=status_code
         )
@@ -468,8 +469,8 @@ def _fields(listing: Any) -> dict[str, Any]:
     return {name: getattr(listing, name) for name in listing.__dataclass_fields__}
 
 
-def _json(body: Any, *, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(views.jsonable(body), status_code=status_code)
+def _json(body: Any, *, status_code: int = 200) -> ExactJSONResponse:
+    return ExactJSONResponse(jsonable(body), status_code=status_code)
 
 
 def _environment() -> Environment:
@@ -480,5 +481,5 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(FILTERS)
+    environment.filters.update(FILTERS, document=document_text)
     return environment

@@ -8,7 +8,7 @@ trade of a page, in one query). The overview's aggregates are in `read_models`.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from trading_automation.db.database import UnitOfWork
 from trading_automation.db.models import CongressTradeFeed, JobRun, Trade
 from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
 from trading_automation.web.formatting import duration
+from trading_automation.web.jsonout import DOCUMENT
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class FilingRecord:
     problems: list[str] | None
     traded: bool
     ingested_at: datetime
-    raw: Any
+    raw: Any = field(metadata=DOCUMENT)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class JobRunRecord:
     heartbeat_at: datetime | None
     duration_s: Decimal | None
     duration: str | None
-    summary: dict[str, Any] | None
+    summary: dict[str, Any] | None = field(metadata=DOCUMENT)
 
 
 @dataclass(frozen=True)

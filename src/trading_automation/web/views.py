@@ -1,20 +1,16 @@
 """What each page shows: database rows and the broker snapshot combined into plain dataclasses.
 
-The same objects feed the HTML templates and the JSON API (through `jsonable`), so a page and
-its `/api/` twin can never disagree. Money is rounded to the cent here (`domain.money.cents`),
+The same objects feed the HTML templates and the JSON API (through `jsonout.jsonable`), so a page
+and its `/api/` twin can never disagree. Money is rounded to the cent here (`domain.money.cents`),
 from exact sums; a figure the broker could not provide is None ("unavailable"), never zero.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any
 
 from trading_automation.clients import Account, Position
 from trading_automation.domain.enums import Party, TradeStatus
@@ -281,24 +277,3 @@ def _sum_or_none(values: Iterable[Decimal | None]) -> Decimal | None:
 
 
 STATUS_ORDER = [status.value for status in TradeStatus]
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-ready copy: decimals as strings, dates and times as ISO 8601, enums by value."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)
-        }
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    return value
