@@ -109,19 +109,34 @@ def test_totals_count_statuses_and_sum_money_exactly(database: Database) -> None
         uow.trades.mark_skipped(skipped, "cap")
         _trade(uow, "TSLA")
 
+        no_price = _trade(uow, "AMZN")
+        uow.trades.apply_order(
+            no_price,
+            order_payload(
+                no_price.client_order_id,
+                id="o-3",
+                status="partially_filled",
+                filled_qty="1",
+                filled_avg_price=None,
+            ),
+        )
+
     with database.transaction(readonly=True) as uow:
         totals = read_models.trade_totals(uow)
+    with database.transaction(readonly=True) as uow:
+        overview = read_models.aggregates(uow).activity.totals
 
+    assert overview == totals  # the overview sums its fill groups: the same figures
     exact_value = Decimal("4.180203894") * Decimal("239.225") + Decimal("0.333333333") * Decimal(
         "100.000000001"
     )
     assert totals.by_status[TradeStatus.FILLED] == 1
-    assert totals.by_status[TradeStatus.PARTIALLY_FILLED] == 1
+    assert totals.by_status[TradeStatus.PARTIALLY_FILLED] == 2
     assert totals.by_status[TradeStatus.SKIPPED] == 1
     assert totals.by_status[TradeStatus.NEW] == 1
     assert totals.by_status[TradeStatus.REJECTED] == 0
-    assert totals.notional_submitted == Decimal("1500.50")
-    assert totals.filled_qty == Decimal("4.513537227")
+    assert totals.notional_submitted == Decimal("2500.50")
+    assert totals.filled_qty == Decimal("4.513537227")  # a fill without a price is not counted
     assert totals.filled_value == cents(exact_value)
 
 

@@ -35,10 +35,12 @@ from trading_automation.db.repositories.pagination import MAX_PAGE_SIZE
 from trading_automation.domain.enums import TradeStatus
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.errors import ConfigurationError, InvalidValueError
-from trading_automation.web import charts, queries, read_models, views
+from trading_automation.web import charts, queries, views
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch, BrokerSnapshot
 from trading_automation.web.formatting import FILTERS
 from trading_automation.web.jsonout import ExactJSONResponse, document_text, jsonable
+from trading_automation.web.overview_cache import AggregateCache
+from trading_automation.web.read_models import Aggregates
 from trading_automation.web.security import (
     API_PREFIX,
     BasicAuth,
@@ -54,12 +56,20 @@ PAGES = ("overview", "trades", "positions", "filings", "jobs")
 
 
 class Dashboard:
-    """The routes' shared state: database, broker cache, templates."""
+    """The routes' shared state: database, broker cache, aggregates cache, templates."""
 
-    def __init__(self, settings: Settings, database: Database, broker: BrokerCache) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        broker: BrokerCache,
+        aggregates: AggregateCache,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.broker = broker
+        self.aggregates = aggregates
+        self._pnl: tuple[Aggregates, BrokerSnapshot, views.FilingPnl | None] | None = None
         self.templates = _environment()
 
     # -- pages -------------------------------------------------------------------------------
@@ -172,11 +182,18 @@ class Dashboard:
 
     def _overview(self) -> views.Overview:
         snapshot = self.broker.snapshot()
-        prices = snapshot.current_prices() if snapshot.ok else None
         with self.database.transaction(readonly=True) as uow:
-            activity = read_models.activity(uow)
-            groups = read_models.fill_groups(uow) if prices is not None else []
+            aggregates = self.aggregates.get(uow)
             latest = queries.latest_run(uow)
+        activity = aggregates.activity
+        # Both inputs are cached: the P&L is worked out again only when one of them is new.
+        known = self._pnl
+        if known is not None and known[0] is aggregates and known[1] is snapshot:
+            pnl = known[2]
+        else:
+            prices = snapshot.current_prices() if snapshot.ok else None
+            pnl = views.filing_pnl(aggregates.fill_groups, prices)
+            self._pnl = (aggregates, snapshot, pnl)
         return views.Overview(
             broker=self._status(snapshot),
             account=views.account_view(snapshot.account),
@@ -184,7 +201,7 @@ class Dashboard:
             trades=views.trade_summary(activity),
             per_day=[views.DayCount(day, count) for day, count in activity.per_day.items()],
             newest_day=activity.newest_day,
-            pnl=views.filing_pnl(groups, prices),
+            pnl=pnl,
             latest_run=latest,
         )
 
@@ -354,7 +371,9 @@ def create_app(
         secrets=settings.secret_values(),
         clock=clock,
     )
-    dashboard = Dashboard(settings, database, cache)
+    aggregates = AggregateCache(database)
+    owned.append(aggregates.close)
+    dashboard = Dashboard(settings, database, cache, aggregates)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

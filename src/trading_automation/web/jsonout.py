@@ -68,9 +68,14 @@ def dumps(value: Any, *, pretty: bool = False) -> str:
 
     Compact by default; `pretty` puts a space after `,` and `:` for reading on a page.
     """
-    parts: list[str] = []
-    _encode(value, parts, ", " if pretty else ",", ": " if pretty else ":")
-    return "".join(parts)
+    comma, colon = (", ", ": ") if pretty else (",", ":")
+    try:
+        # The standard encoder (in C) for everything without a Decimal or a non-finite float.
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(comma, colon))
+    except (TypeError, ValueError):
+        parts: list[str] = []
+        _encode(value, parts, comma, colon)
+        return "".join(parts)
 
 
 def _encode(value: Any, parts: list[str], comma: str, colon: str) -> None:

@@ -7,23 +7,22 @@ backends and rounded half-up to the cent (`domain.money.cents`) only in the figu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Numeric, String, case, func, select, type_coerce
-from sqlalchemy.orm import InstrumentedAttribute
 
 from trading_automation.db.database import UnitOfWork
 from trading_automation.db.models import PRICE, QUANTITY, CongressTradeFeed, Trade
 from trading_automation.domain.enums import Party, TradeStatus
-from trading_automation.domain.money import cents
+from trading_automation.domain.money import cents, exact_sum
 from trading_automation.domain.timestamps import NEW_YORK, utcnow
 from trading_automation.errors import InvalidValueError
 
 PER_DAY_WINDOW = 30
-_Column = InstrumentedAttribute[Decimal | None]
 
 
 @dataclass(frozen=True)
@@ -58,26 +57,30 @@ class Activity:
 
 
 def trade_totals(uow: UnitOfWork) -> TradeTotals:
-    """Counts by status, dollars submitted as notional orders, and what was filled (two queries)."""
+    """Counts by status, dollars submitted as notional orders, and what was filled (three queries).
+
+    Filled means shares filled at a known price: the trades whose P&L the overview shows.
+    """
+    sums = _FillSums(uow)
+    row = uow.session.execute(select(*sums.columns()).where(*_FILLED)).one()
+    qty, cost = sums.read(row)
+    return _totals(uow, qty, cost)
+
+
+def _totals(uow: UnitOfWork, filled_qty: Decimal, filled_cost: Decimal) -> TradeTotals:
     by_status = dict.fromkeys(TradeStatus, 0)
     for status, count in uow.session.execute(
         select(Trade.status, func.count()).group_by(Trade.status)
     ):
         by_status[TradeStatus(status)] = int(count)
-    sums = _ExactSums(uow)
-    submitted = case((Trade.alpaca_order_id.is_not(None), Trade.notional_submitted))
-    notional, qty, value = uow.session.execute(
-        select(
-            func.sum(submitted),
-            sums.quantity(Trade.filled_qty),
-            sums.cost(Trade.filled_qty, Trade.filled_avg_price),
-        )
-    ).one()
+    notional = uow.session.scalar(
+        select(func.sum(Trade.notional_submitted)).where(Trade.alpaca_order_id.is_not(None))
+    )
     return TradeTotals(
         by_status=by_status,
         notional_submitted=cents(notional if notional is not None else Decimal(0)),
-        filled_value=cents(sums.read_cost(value)),
-        filled_qty=sums.read_quantity(qty),
+        filled_value=cents(filled_cost),
+        filled_qty=filled_qty,
     )
 
 
@@ -117,52 +120,70 @@ def fill_groups(uow: UnitOfWork) -> list[FillGroup]:
 
     A trade whose filing is not stored has no member and no party.
     """
-    sums = _ExactSums(uow)
+    sums = _FillSums(uow)
     member, party = CongressTradeFeed.member_name, CongressTradeFeed.party
     rows = uow.session.execute(
-        select(
-            member,
-            party,
-            Trade.symbol,
-            func.count(),
-            sums.quantity(Trade.filled_qty),
-            sums.cost(Trade.filled_qty, Trade.filled_avg_price),
-        )
+        select(member, party, Trade.symbol, func.count(), *sums.columns())
         .select_from(Trade)
         .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
-        .where(Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
+        .where(*_FILLED)
         .group_by(member, party, Trade.symbol)
     )
-    return [
-        FillGroup(
-            member=name,
-            party=Party(side) if side is not None else None,
-            symbol=symbol,
-            trades=int(count),
-            filled_qty=sums.read_quantity(qty),
-            cost=sums.read_cost(cost),
+    groups = []
+    for row in rows:
+        qty, cost = sums.read(row[4:])
+        groups.append(
+            FillGroup(
+                member=row[0],
+                party=Party(row[1]) if row[1] is not None else None,
+                symbol=row[2],
+                trades=int(row[3]),
+                filled_qty=qty,
+                cost=cost,
+            )
         )
-        for name, side, symbol, count, qty, cost in rows
-    ]
+    return groups
 
 
-def activity(uow: UnitOfWork, *, days: int = PER_DAY_WINDOW) -> Activity:
-    """Totals by status, and trades per day over the `days` days ending on the newest trade's."""
+@dataclass(frozen=True)
+class Aggregates:
+    """What the overview reads over every trade: the activity and the P&L's fill groups."""
+
+    activity: Activity
+    fill_groups: list[FillGroup]
+
+
+def aggregates(uow: UnitOfWork, *, days: int = PER_DAY_WINDOW) -> Aggregates:
+    """The overview's aggregates; the filled totals are the sums of the fill groups."""
+    groups = fill_groups(uow)
+    totals = _totals(
+        uow,
+        exact_sum(group.filled_qty for group in groups),
+        exact_sum(group.cost for group in groups),
+    )
+    return Aggregates(activity=_activity(uow, totals, days), fill_groups=groups)
+
+
+def _activity(uow: UnitOfWork, totals: TradeTotals, days: int) -> Activity:
+    """`totals`, and trades per day over the `days` days ending on the newest trade's."""
     newest = uow.session.scalar(select(func.max(Trade.created_at)))
     newest_day = newest.astimezone(NEW_YORK).date() if newest is not None else None
     per_day = per_day_counts(uow, days=days, today=newest_day) if newest_day else {}
-    return Activity(totals=trade_totals(uow), per_day=per_day, newest_day=newest_day)
+    return Activity(totals=totals, per_day=per_day, newest_day=newest_day)
 
 
-class _ExactSums:
-    """Exact SUM(qty) and SUM(qty x price) on the unit of work's backend.
+_FILLED = (Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
+
+
+class _FillSums:
+    """Exact SUM(filled_qty) and SUM(filled_qty x filled_avg_price) on the unit of work's backend.
 
     PostgreSQL's NUMERIC arithmetic is exact as it is. SQLite stores a decimal as a 64-bit
     integer scaled by 10**scale (`db.types.ExactDecimal`), so qty x price is scaled by 10**18 and
     overflows 64 bits for ordinary trades (10 shares at $100 is 10**21), and a sum of many
     quantities can too; SQLite's SUM would then fail, and TOTAL would round through a float.
-    There, aggregate functions registered on the connection add the stored integers as Python
-    integers, which have no size limit, and return the exact result as text.
+    There, an aggregate function registered on the connection adds the stored integers as Python
+    integers, which have no size limit, and returns both exact sums as text.
     """
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -170,64 +191,56 @@ class _ExactSums:
         self.sqlite = connection.dialect.name == "sqlite"
         if self.sqlite:
             driver: Any = connection.connection.driver_connection
-            driver.create_aggregate("ta_exact_sum", 1, _ExactSum)
-            driver.create_aggregate("ta_exact_product_sum", 2, _ExactProductSum)
+            driver.create_aggregate(_SQLITE_FILL_SUMS, 2, _ExactFillSums)
 
-    def quantity(self, column: _Column) -> ColumnElement[Any]:
-        """SUM(column) of a QUANTITY column."""
+    def columns(self) -> list[ColumnElement[Any]]:
+        """The sums, as the columns to select (rows with no fill must be filtered out)."""
+        qty, price = Trade.filled_qty, Trade.filled_avg_price
         if self.sqlite:
-            return func.ta_exact_sum(type_coerce(column, Integer), type_=String)
-        return func.sum(type_coerce(column, Numeric(asdecimal=True)), type_=Numeric())
+            both = getattr(func, _SQLITE_FILL_SUMS)
+            return [both(type_coerce(qty, Integer), type_coerce(price, Integer), type_=String)]
+        return [
+            func.sum(type_coerce(qty, Numeric()), type_=Numeric(asdecimal=True)),
+            func.sum(
+                type_coerce(qty, Numeric()) * type_coerce(price, Numeric()),
+                type_=Numeric(asdecimal=True),
+            ),
+        ]
 
-    def cost(self, qty: _Column, price: _Column) -> ColumnElement[Any]:
-        """SUM(qty x price) of a QUANTITY and a PRICE column (rows with either NULL left out)."""
+    def read(self, values: Sequence[Any]) -> tuple[Decimal, Decimal]:
+        """(sum of qty, sum of qty x price) from the selected `columns()` (zeros over no rows)."""
         if self.sqlite:
-            return func.ta_exact_product_sum(
-                type_coerce(qty, Integer), type_coerce(price, Integer), type_=String
-            )
-        product = type_coerce(qty, Numeric()) * type_coerce(price, Numeric())
-        return func.sum(product, type_=Numeric(asdecimal=True))
-
-    def read_quantity(self, value: Any) -> Decimal:
-        """The Decimal of a `quantity()` result (0 over no rows)."""
-        return self._read(value, QUANTITY.scale)
-
-    def read_cost(self, value: Any) -> Decimal:
-        """The Decimal of a `cost()` result (0 over no rows)."""
-        return self._read(value, QUANTITY.scale + PRICE.scale)
-
-    def _read(self, value: Any, scale: int) -> Decimal:
-        if value is None:
-            return Decimal(0)
-        if self.sqlite:
+            if values[0] is None:
+                return Decimal(0), Decimal(0)
+            qty, cost = str(values[0]).split()
             # From text: exact whatever the digits (Decimal.scaleb would round to 28 of them).
-            return Decimal(f"{int(value)}E-{scale}")
-        return Decimal(value)
+            return (
+                Decimal(f"{qty}E-{QUANTITY.scale}"),
+                Decimal(f"{cost}E-{QUANTITY.scale + PRICE.scale}"),
+            )
+        qty, cost = values
+        return (
+            Decimal(qty) if qty is not None else Decimal(0),
+            Decimal(cost) if cost is not None else Decimal(0),
+        )
 
 
-class _ExactSum:
-    """SQLite aggregate: the sum of integers as a Python int, returned as text."""
-
-    def __init__(self) -> None:
-        self.total: int | None = None
-
-    def step(self, value: int | None) -> None:
-        if value is not None:
-            self.total = (self.total or 0) + value
-
-    def finalize(self) -> str | None:
-        return None if self.total is None else str(self.total)
+_SQLITE_FILL_SUMS = "ta_exact_fill_sums"
 
 
-class _ExactProductSum:
-    """SQLite aggregate: the sum of products of integers as a Python int, returned as text."""
+class _ExactFillSums:
+    """SQLite aggregate: the sums of qty and of qty x price as Python ints, as `"qty cost"`."""
 
     def __init__(self) -> None:
-        self.total: int | None = None
+        self.qty = 0
+        self.cost = 0
+        self.rows = 0
 
-    def step(self, left: int | None, right: int | None) -> None:
-        if left is not None and right is not None:
-            self.total = (self.total or 0) + left * right
+    def step(self, qty: int | None, price: int | None) -> None:
+        if qty is not None and price is not None:
+            self.qty += qty
+            self.cost += qty * price
+            self.rows += 1
 
     def finalize(self) -> str | None:
-        return None if self.total is None else str(self.total)
+        return f"{self.qty} {self.cost}" if self.rows else None

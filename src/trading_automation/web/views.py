@@ -211,29 +211,25 @@ def filing_pnl(groups: Iterable[FillGroup], prices: dict[str, Decimal] | None) -
     """
     if prices is None:
         return None
-    by_member: dict[str, Pnl] = {}
-    member_parties: dict[str, dict[Party | None, int]] = {}
-    by_party: dict[Party, Pnl] = {}
+    by_member: dict[str, _Tally] = {}
+    by_party: dict[Party, _Tally] = {}
     unpriced = 0
     for group in groups:
         price = prices.get(group.symbol)
         if price is None:
             unpriced += group.trades
             continue
-        result = Pnl(
-            cost=group.cost, value=exact_product(group.filled_qty, price), trades=group.trades
+        value = exact_product(group.filled_qty, price)
+        member = by_member.setdefault(group.member or "(filing not stored)", _Tally())
+        member.add(group.cost, value, group.trades)
+        member.parties[group.party] = member.parties.get(group.party, 0) + group.trades
+        by_party.setdefault(group.party or Party.UNKNOWN, _Tally()).add(
+            group.cost, value, group.trades
         )
-        member = group.member or "(filing not stored)"
-        party = group.party or Party.UNKNOWN
-        by_member[member] = by_member[member] + result if member in by_member else result
-        seen = member_parties.setdefault(member, {})
-        seen[group.party] = seen.get(group.party, 0) + group.trades
-        by_party[party] = by_party[party] + result if party in by_party else result
-    members = [
-        _group(name, _main_party(member_parties[name]), pnl) for name, pnl in by_member.items()
-    ]
-    parties = [_group(party.value, party, pnl) for party, pnl in by_party.items()]
-    overall = total(by_member.values())
+    member_pnl = {name: tally.pnl() for name, tally in by_member.items()}
+    members = [_group(name, by_member[name].main_party(), pnl) for name, pnl in member_pnl.items()]
+    parties = [_group(party.value, party, tally.pnl()) for party, tally in by_party.items()]
+    overall = total(member_pnl.values())
     return FilingPnl(
         by_member=sorted(members, key=lambda g: (-g.unrealized_pl, g.name)),
         by_party=sorted(parties, key=lambda g: (-g.unrealized_pl, g.name)),
@@ -242,8 +238,26 @@ def filing_pnl(groups: Iterable[FillGroup], prices: dict[str, Decimal] | None) -
     )
 
 
-def _main_party(counts: dict[Party | None, int]) -> Party | None:
-    return min(counts, key=lambda party: (-counts[party], party is None, party or ""))
+class _Tally:
+    """Costs and values to sum exactly once, and the trades behind them by party."""
+
+    def __init__(self) -> None:
+        self.costs: list[Decimal] = []
+        self.values: list[Decimal] = []
+        self.trades = 0
+        self.parties: dict[Party | None, int] = {}
+
+    def add(self, cost: Decimal, value: Decimal, trades: int) -> None:
+        self.costs.append(cost)
+        self.values.append(value)
+        self.trades += trades
+
+    def pnl(self) -> Pnl:
+        return Pnl(cost=exact_sum(self.costs), value=exact_sum(self.values), trades=self.trades)
+
+    def main_party(self) -> Party | None:
+        counts = self.parties
+        return min(counts, key=lambda party: (-counts[party], party is None, party or ""))
 
 
 def trade_summary(activity: Activity) -> TradeSummary:
