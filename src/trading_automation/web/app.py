@@ -13,9 +13,8 @@ import contextlib
 import time as time_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import structlog
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -31,15 +30,24 @@ from trading_automation import __version__
 from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.db.errors import DatabaseError
-from trading_automation.db.repositories.pagination import MAX_PAGE_SIZE
-from trading_automation.domain.enums import TradeStatus
-from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.errors import ConfigurationError, InvalidValueError
 from trading_automation.web import charts, queries, views
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch, BrokerSnapshot
 from trading_automation.web.formatting import FILTERS
 from trading_automation.web.jsonout import ExactJSONResponse, document_text, jsonable
 from trading_automation.web.overview_cache import AggregateCache
+from trading_automation.web.parameters import (
+    DEFAULT_PAGE_SIZE,
+    MALFORMED_CHOICES,
+    STATUS_ORDER,
+    date_param,
+    limit_param,
+    page_url,
+    present,
+    start_of,
+    status_param,
+    text_param,
+)
 from trading_automation.web.read_models import Aggregates
 from trading_automation.web.security import (
     API_PREFIX,
@@ -51,7 +59,6 @@ from trading_automation.web.security import (
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_PAGE_SIZE = 50
 PAGES = ("overview", "trades", "positions", "filings", "jobs")
 
 
@@ -100,10 +107,10 @@ class Dashboard:
             broker,
             listing=listing,
             filters=filters,
-            statuses=views.STATUS_ORDER,
-            next_url=_page_url("/trades", filters, listing.next_cursor),
-            prev_url=_page_url("/trades", filters, listing.prev_cursor),
-            api_url=_page_url("/api/trades", filters, None, always=True),
+            statuses=STATUS_ORDER,
+            next_url=page_url("/trades", filters, listing.next_cursor),
+            prev_url=page_url("/trades", filters, listing.prev_cursor),
+            api_url=page_url("/api/trades", filters, None, always=True),
         )
 
     def positions_page(self, request: Request) -> Response:
@@ -125,9 +132,9 @@ class Dashboard:
             self._last_known_status(),
             listing=listing,
             filters=filters,
-            next_url=_page_url("/filings", filters, listing.next_cursor),
-            prev_url=_page_url("/filings", filters, listing.prev_cursor),
-            api_url=_page_url("/api/filings", filters, None, always=True),
+            next_url=page_url("/filings", filters, listing.next_cursor),
+            prev_url=page_url("/filings", filters, listing.prev_cursor),
+            api_url=page_url("/api/filings", filters, None, always=True),
         )
 
     def jobs_page(self, request: Request) -> Response:
@@ -209,20 +216,20 @@ class Dashboard:
         self, request: Request
     ) -> tuple[dict[str, str], queries.TradeListing, views.BrokerStatus]:
         params = request.query_params
-        symbol = _text(params, "symbol")
-        status = _status_param(params)
-        start, end = _date(params, "from"), _date(params, "to")
+        symbol = text_param(params, "symbol")
+        status = status_param(params)
+        start, end = date_param(params, "from"), date_param(params, "to")
         if start and end and start > end:
             raise InvalidValueError("from", "must not be after `to`")
-        limit = _limit(params)
-        cursor = _text(params, "cursor")
+        limit = limit_param(params)
+        cursor = text_param(params, "cursor")
         with self.database.transaction(readonly=True) as uow:
             listing = queries.trade_listing(
                 uow,
                 symbol=symbol,
                 status=status,
-                created_from=_start_of(start) if start else None,
-                created_to=_start_of(end + timedelta(days=1)) if end else None,
+                created_from=start_of(start) if start else None,
+                created_to=start_of(end + timedelta(days=1)) if end else None,
                 limit=limit,
                 cursor=cursor,
             )
@@ -231,7 +238,7 @@ class Dashboard:
         listing = replace(
             listing, trades=[views.priced_trade(record, prices) for record in listing.trades]
         )
-        filters = _present(
+        filters = present(
             symbol=symbol.upper() if symbol else None,
             status=status.value if status else None,
             **{
@@ -244,12 +251,12 @@ class Dashboard:
 
     def _filings(self, request: Request) -> tuple[dict[str, str], queries.FilingListing]:
         params = request.query_params
-        ticker, member = _text(params, "ticker"), _text(params, "member")
-        start, end = _date(params, "from"), _date(params, "to")
-        malformed_text = (_text(params, "malformed") or "any").lower()
+        ticker, member = text_param(params, "ticker"), text_param(params, "member")
+        start, end = date_param(params, "from"), date_param(params, "to")
+        malformed_text = (text_param(params, "malformed") or "any").lower()
         if malformed_text not in MALFORMED_CHOICES:
             raise InvalidValueError("malformed", "expected any, only or none")
-        limit = _limit(params)
+        limit = limit_param(params)
         with self.database.transaction(readonly=True) as uow:
             listing = queries.filing_listing(
                 uow,
@@ -259,9 +266,9 @@ class Dashboard:
                 filed_to=end,
                 malformed=MALFORMED_CHOICES[malformed_text],
                 limit=limit,
-                cursor=_text(params, "cursor"),
+                cursor=text_param(params, "cursor"),
             )
-        filters = _present(
+        filters = present(
             ticker=ticker.upper() if ticker else None,
             member=member,
             **{
@@ -337,9 +344,6 @@ class Dashboard:
         if headers:
             response.headers.update(headers)
         return response
-
-
-MALFORMED_CHOICES: dict[str, bool | None] = {"any": None, "only": True, "none": False}
 
 
 def create_app(
@@ -420,65 +424,6 @@ def create_app(
     )
     app.state.dashboard = dashboard
     return app
-
-
-# -- parameters ------------------------------------------------------------------------------
-
-
-def _text(params: Mapping[str, str], name: str) -> str | None:
-    value = params.get(name)
-    return value.strip() or None if value is not None else None
-
-
-def _date(params: Mapping[str, str], name: str) -> date | None:
-    text = _text(params, name)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidValueError(name, f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
-def _limit(params: Mapping[str, str]) -> int:
-    text = _text(params, "limit")
-    if text is None:
-        return DEFAULT_PAGE_SIZE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
-        raise InvalidValueError("limit", f"expected a whole number from 1 to {MAX_PAGE_SIZE}")
-    return int(text)
-
-
-def _status_param(params: Mapping[str, str]) -> TradeStatus | None:
-    text = _text(params, "status")
-    if text is None:
-        return None
-    try:
-        return TradeStatus(text.upper())
-    except ValueError:
-        raise InvalidValueError(
-            "status", f"expected one of {', '.join(views.STATUS_ORDER)}"
-        ) from None
-
-
-def _start_of(day: date) -> datetime:
-    """Midnight in New York at the start of `day`: trade dates are New York dates."""
-    return datetime.combine(day, time(0), NEW_YORK)
-
-
-def _present(**values: str | None) -> dict[str, str]:
-    return {key: value for key, value in values.items() if value}
-
-
-def _page_url(
-    path: str, filters: Mapping[str, str], cursor: str | None, *, always: bool = False
-) -> str | None:
-    if cursor is None and not always:
-        return None
-    query = dict(filters)
-    if cursor is not None:
-        query["cursor"] = cursor
-    return f"{path}?{urlencode(query)}" if query else path
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from trading_automation.clients import Account, Position
-from trading_automation.domain.enums import Party, TradeStatus
+from trading_automation.domain.enums import Party
 from trading_automation.domain.money import cents, exact_product, exact_sum
 from trading_automation.web.broker import BrokerSnapshot
 from trading_automation.web.pnl import Pnl, fill_pnl, percent, total
@@ -288,6 +288,3 @@ def _sum_or_none(values: Iterable[Decimal | None]) -> Decimal | None:
     if any(item is None for item in items):
         return None
     return exact_sum(item for item in items if item is not None)
-
-
-STATUS_ORDER = [status.value for status in TradeStatus]
