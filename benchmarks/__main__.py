@@ -14,7 +14,15 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks import b1_feed, b2_listing, b3_roundtrips, b4_startup, b5_claims, b6_open_job
+from benchmarks import (
+    b1_feed,
+    b2_listing,
+    b3_roundtrips,
+    b4_startup,
+    b5_claims,
+    b6_open_job,
+    b12_overview,
+)
 from benchmarks.common import ADMIN_URL, Figure, libpq
 from trading_automation.logs import configure_logging
 
@@ -26,6 +34,7 @@ SUITES: dict[str, Callable[..., list[Figure]]] = {
     "B4": b4_startup.run,
     "B5": b5_claims.run,
     "B6": b6_open_job.run,
+    "B12": b12_overview.run,
 }
 QUICK: dict[str, dict[str, int]] = {
     "B1": {"count": 10_000, "repeat": 1},
@@ -33,6 +42,7 @@ QUICK: dict[str, dict[str, int]] = {
     "B3": {"count": 200, "repeat": 1},
     "B4": {"repeat": 10},
     "B6": {"repeat": 1},
+    "B12": {"count": 20_000, "repeat": 10},
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -777,71 +777,3 @@ def test_counts_are_exact_below_the_cap_and_a_lower_bound_above(database: Databa
     assert (exact.value, exact.exact, str(exact)) == (12, True, "12")
     assert (capped.value, capped.exact, str(capped)) == (10, False, "10+")
     assert (none.value, none.exact) == (0, True)
-
-
-# -- aggregates ------------------------------------------------------------------------------
-
-
-def test_totals_count_statuses_and_sum_money_exactly(database: Database) -> None:
-    filled, partial, skipped, _new = (
-        _intent(database),
-        _intent(database, symbol="MSFT"),
-        _intent(database, symbol="NVDA"),
-        _intent(database, symbol="TSLA"),
-    )
-    _apply(
-        database,
-        filled,
-        order_payload(
-            filled.client_order_id,
-            id="o-1",
-            status="filled",
-            notional="1000",
-            filled_qty="4.180203894",
-            filled_avg_price="239.225",
-        ),
-    )
-    _apply(
-        database,
-        partial,
-        order_payload(
-            partial.client_order_id,
-            id="o-2",
-            status="partially_filled",
-            notional="500.50",
-            filled_qty="0.333333333",
-            filled_avg_price="100.000000001",
-        ),
-    )
-    with database.transaction() as uow:
-        uow.trades.mark_skipped(uow.trades.get(skipped.id), "cap")  # type: ignore[arg-type]
-
-    with database.transaction(readonly=True) as uow:
-        totals = uow.trades.totals()
-
-    expected_value = (
-        Decimal("4.180203894") * Decimal("239.225")
-        + Decimal("0.333333333") * Decimal("100.000000001")
-    ).quantize(Decimal("0.01"))
-    assert totals.by_status[TradeStatus.FILLED] == 1
-    assert totals.by_status[TradeStatus.PARTIALLY_FILLED] == 1
-    assert totals.by_status[TradeStatus.SKIPPED] == 1
-    assert totals.by_status[TradeStatus.NEW] == 1
-    assert totals.by_status[TradeStatus.REJECTED] == 0
-    assert totals.notional_submitted == Decimal("1500.50")
-    assert totals.filled_qty == Decimal("4.513537227")
-    assert totals.filled_value == expected_value
-
-
-def test_per_day_counts_use_new_york_dates(database: Database) -> None:
-    _trades_at(
-        database,
-        ("AAPL", datetime(2024, 6, 20, 3, 30, tzinfo=UTC)),  # 23:30 on the 19th in New York
-        ("MSFT", datetime(2024, 6, 20, 13, 30, tzinfo=UTC)),
-        ("NVDA", datetime(2024, 6, 20, 14, 0, tzinfo=UTC)),
-    )
-
-    with database.transaction(readonly=True) as uow:
-        counts = uow.trades.per_day_counts(days=3, today=date(2024, 6, 20))
-
-    assert counts == {date(2024, 6, 18): 0, date(2024, 6, 19): 1, date(2024, 6, 20): 2}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import event, func, select
 
+from tests.web_support import FakeClock
 from trading_automation.db.database import Database
 from trading_automation.db.engine import READONLY_OPTION
 from trading_automation.db.models import Trade
@@ -19,6 +19,7 @@ from trading_automation.errors import ConfigurationError
 from trading_automation.logs import configure_logging
 from trading_automation.sandbox import Fault
 from trading_automation.web.app import create_app
+from trading_automation.web.broker import FAILURE_RETRY_S
 
 PAGES = ("/overview", "/trades", "/positions", "/filings", "/jobs")
 APIS = ("/api/overview", "/api/trades", "/api/positions", "/api/filings", "/api/jobs")
@@ -69,40 +70,52 @@ def test_refused_keys_are_reported_as_such(seeded: Database, serve_dashboard: An
 def test_the_broker_is_asked_again_once_its_failure_has_expired(
     seeded: Database, serve_dashboard: Any
 ) -> None:
-    with serve_dashboard(dashboard_cache_s=0.3) as served:
+    clock = FakeClock()
+    with serve_dashboard(clock=clock) as served:
         served.sandbox.alpaca.faults.add(
             Fault.http_status(503, method="GET", path="/v2/account", times=2)
         )
         failing = served.json("/api/overview")
-        time.sleep(0.35)
+        clock.advance(FAILURE_RETRY_S - 0.001)
+        still_failing = served.json("/api/overview")
+        clock.advance(0.001)
         recovered = served.json("/api/overview")
+        account_calls = served.sandbox.alpaca.request_count("GET", "/v2/account")
 
     assert failing["broker"]["ok"] is False
     assert "HTTP 503" in failing["broker"]["error"]
+    assert still_failing["broker"] == failing["broker"]  # the failure is kept, not retried
     assert recovered["broker"]["ok"] is True
     assert recovered["account"] is not None
+    assert account_calls == 3  # two attempts for the failure, one once it expired
 
 
 def test_broker_answers_are_cached_until_they_expire_then_asked_again(
     seeded: Database, serve_dashboard: Any
 ) -> None:
-    with serve_dashboard(dashboard_cache_s=0.5) as served:
+    clock = FakeClock()
+    with serve_dashboard(dashboard_cache_s=60, clock=clock) as served:
         alpaca = served.sandbox.alpaca
+
+        def calls() -> tuple[int, int]:
+            return (
+                alpaca.request_count("GET", "/v2/account"),
+                alpaca.request_count("GET", "/v2/positions"),
+            )
+
         for path in ("/overview", "/trades", "/positions", "/api/overview", "/api/health"):
             assert served.get(path).status_code == 200
-        within = (
-            alpaca.request_count("GET", "/v2/account"),
-            alpaca.request_count("GET", "/v2/positions"),
-        )
-        time.sleep(0.6)
+        within = calls()
+        clock.advance(59.999)
+        served.get("/positions")
+        just_before = calls()
+        clock.advance(0.001)
         served.get("/positions")
         served.get("/api/positions")
-        after = (
-            alpaca.request_count("GET", "/v2/account"),
-            alpaca.request_count("GET", "/v2/positions"),
-        )
+        after = calls()
 
     assert within == (1, 1)
+    assert just_before == (1, 1)
     assert after == (2, 2)
 
 

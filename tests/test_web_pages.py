@@ -368,6 +368,10 @@ def test_jobs_show_each_run_with_duration_summary_errors_and_the_checkpoints(
         assert run.finished_at
         seconds = Decimal(str((run.finished_at - run.started_at).total_seconds()))
         assert D(shown["duration_s"]) == seconds
+        minutes, rest = divmod(int(seconds), 60)
+        assert seconds == int(seconds)  # the seeded runs last whole seconds, over a minute
+        assert shown["duration"] == f"{minutes} min {rest} s"
+        assert f"<dd>{minutes} min {rest} s</dd>" in page
         assert shown["status"] == run.status.value
         assert shown["summary"] == run.summary_json
     assert "quiver 2024-06-16: service unavailable (HTTP 503)" in page

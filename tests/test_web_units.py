@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from trading_automation.domain.enums import Party, TradeStatus
+from trading_automation.domain.money import cents
 from trading_automation.web import charts
-from trading_automation.web.pnl import Pnl, fill_pnl, money, percent, total
+from trading_automation.web.jsonout import jsonable
+from trading_automation.web.pnl import Pnl, fill_pnl, percent, total
 from trading_automation.web.security import TokenBuckets
 from trading_automation.web.server import bind
-from trading_automation.web.views import jsonable
 
 
 def test_fill_pnl_is_exact_beyond_the_default_decimal_precision() -> None:
@@ -44,7 +45,7 @@ def test_sums_add_exact_values_and_round_only_when_shown() -> None:
     assert summed is not None
     assert summed.trades == 3
     assert summed.pnl == Decimal("0.015")
-    assert money(summed.pnl) == Decimal("0.02")  # rounding each first would give 0.03
+    assert cents(summed.pnl) == Decimal("0.02")  # rounding each first would give 0.03
     assert summed.pnl_pct == Decimal("0.50")
     assert total([]) is None
 

@@ -17,6 +17,7 @@ from trading_automation.db.seed import seed
 from trading_automation.demo import LATER_PRICES
 from trading_automation.sandbox import OrderScript, Sandbox
 from trading_automation.web.app import create_app
+from trading_automation.web.broker import BrokerFetch
 from trading_automation.web.server import BackgroundServer
 from trading_automation.worker.open_job import OpenJob, OpenJobOptions
 
@@ -40,6 +41,19 @@ class Served:
         return response.json()
 
 
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
 def web_sandbox() -> Iterator[Sandbox]:
     """A sandbox whose orders fill on the first poll, like the demo's."""
@@ -51,13 +65,23 @@ def web_sandbox() -> Iterator[Sandbox]:
 def serve_dashboard(
     database: Database, web_sandbox: Sandbox, migrated_url: str
 ) -> Callable[..., Any]:
-    """`with serve_dashboard(**settings) as served:` the dashboard on the test database."""
+    """`with serve_dashboard(**settings) as served:` the dashboard on the test database.
+
+    `clock=` times the broker cache (a `FakeClock` to expire it at will); `broker_fetch=` stands
+    in for Alpaca.
+    """
 
     @contextmanager
-    def serve(**overrides: Any) -> Iterator[Served]:
+    def serve(
+        *,
+        clock: Callable[[], float] | None = None,
+        broker_fetch: BrokerFetch | None = None,
+        **overrides: Any,
+    ) -> Iterator[Served]:
         options = {"http_retry_backoff_s": 0.01} | overrides
         settings = web_sandbox.settings(database_url=migrated_url, **options)
-        app = create_app(settings, database=database)
+        extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        app = create_app(settings, database=database, broker_fetch=broker_fetch, **extra)
         with (
             BackgroundServer(app) as server,
             httpx.Client(base_url=server.url, timeout=20) as client,

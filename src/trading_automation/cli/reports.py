@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from trading_automation.cli.tables import render_table
+from trading_automation.web.read_models import trade_totals
 
 if TYPE_CHECKING:
     from trading_automation.db.database import Database
@@ -27,7 +28,7 @@ def print_status(status: SchemaStatus) -> None:
 def print_overview(database: Database, *, runs: int = 5) -> None:
     """Print trades by status, the most recent job runs and the latest checkpoints."""
     with database.transaction(readonly=True) as uow:
-        totals = uow.trades.totals()
+        totals = trade_totals(uow)
         recent_runs = uow.job_runs.list_recent(limit=runs)
         checkpoints = uow.checkpoints.list_recent(limit=runs)
     click.echo("trades by status")

@@ -53,7 +53,6 @@ from trading_automation.db.repositories import (
     StoreResult,
     TradeCount,
     TradeRepository,
-    TradeTotals,
 )
 from trading_automation.domain.enums import (
     FeedTransaction,
@@ -118,7 +117,6 @@ __all__ = [
     "TradeCount",
     "TradeRepository",
     "TradeStatus",
-    "TradeTotals",
     "UniqueConstraintViolationError",
     "UnitOfWork",
     "transaction",

@@ -26,6 +26,7 @@ from trading_automation.db.models import Base
 from trading_automation.domain.enums import JobStatus, JobType, TradeStatus
 from trading_automation.domain.filings import NormalizedFiling, normalize_record
 from trading_automation.domain.timestamps import NEW_YORK
+from trading_automation.web.read_models import trade_totals
 
 NOTIONAL = Decimal("1000")
 SEED_OWNER = "seed"
@@ -100,7 +101,7 @@ def seed(uow: UnitOfWork) -> SeedReport:
     for run_day, windows, status in RUNS:
         _seed_run(uow, run_day=run_day, windows=windows, status=status, plan=plan, report=report)
     uow.flush()
-    report.statuses = uow.trades.totals().by_status
+    report.statuses = trade_totals(uow).by_status
     return report
 
 

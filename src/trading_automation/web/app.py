@@ -10,12 +10,11 @@ transactions; no route writes, and the middleware refuses every method but GET a
 from __future__ import annotations
 
 import contextlib
+import time as time_module
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import structlog
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -23,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -31,12 +30,25 @@ from trading_automation import __version__
 from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.db.errors import DatabaseError
-from trading_automation.db.repositories.pagination import MAX_PAGE_SIZE
-from trading_automation.domain.enums import Party, TradeStatus
-from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.errors import ConfigurationError, InvalidValueError
 from trading_automation.web import charts, queries, views
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch, BrokerSnapshot
+from trading_automation.web.formatting import FILTERS
+from trading_automation.web.jsonout import ExactJSONResponse, document_text, jsonable
+from trading_automation.web.overview_cache import AggregateCache
+from trading_automation.web.parameters import (
+    DEFAULT_PAGE_SIZE,
+    MALFORMED_CHOICES,
+    STATUS_ORDER,
+    date_param,
+    limit_param,
+    page_url,
+    present,
+    start_of,
+    status_param,
+    text_param,
+)
+from trading_automation.web.read_models import Aggregates
 from trading_automation.web.security import (
     API_PREFIX,
     BasicAuth,
@@ -47,17 +59,24 @@ from trading_automation.web.security import (
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_PAGE_SIZE = 50
 PAGES = ("overview", "trades", "positions", "filings", "jobs")
 
 
 class Dashboard:
-    """The routes' shared state: database, broker cache, templates."""
+    """The routes' shared state: database, broker cache, aggregates cache, templates."""
 
-    def __init__(self, settings: Settings, database: Database, broker: BrokerCache) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        broker: BrokerCache,
+        aggregates: AggregateCache,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.broker = broker
+        self.aggregates = aggregates
+        self._pnl: tuple[Aggregates, BrokerSnapshot, views.FilingPnl | None] | None = None
         self.templates = _environment()
 
     # -- pages -------------------------------------------------------------------------------
@@ -88,10 +107,10 @@ class Dashboard:
             broker,
             listing=listing,
             filters=filters,
-            statuses=views.STATUS_ORDER,
-            next_url=_page_url("/trades", filters, listing.next_cursor),
-            prev_url=_page_url("/trades", filters, listing.prev_cursor),
-            api_url=_page_url("/api/trades", filters, None, always=True),
+            statuses=STATUS_ORDER,
+            next_url=page_url("/trades", filters, listing.next_cursor),
+            prev_url=page_url("/trades", filters, listing.prev_cursor),
+            api_url=page_url("/api/trades", filters, None, always=True),
         )
 
     def positions_page(self, request: Request) -> Response:
@@ -113,9 +132,9 @@ class Dashboard:
             self._last_known_status(),
             listing=listing,
             filters=filters,
-            next_url=_page_url("/filings", filters, listing.next_cursor),
-            prev_url=_page_url("/filings", filters, listing.prev_cursor),
-            api_url=_page_url("/api/filings", filters, None, always=True),
+            next_url=page_url("/filings", filters, listing.next_cursor),
+            prev_url=page_url("/filings", filters, listing.prev_cursor),
+            api_url=page_url("/api/filings", filters, None, always=True),
         )
 
     def jobs_page(self, request: Request) -> Response:
@@ -170,11 +189,18 @@ class Dashboard:
 
     def _overview(self) -> views.Overview:
         snapshot = self.broker.snapshot()
-        prices = snapshot.current_prices() if snapshot.ok else None
         with self.database.transaction(readonly=True) as uow:
-            activity = queries.activity(uow)
-            filled = queries.filled_trades(uow)
+            aggregates = self.aggregates.get(uow)
             latest = queries.latest_run(uow)
+        activity = aggregates.activity
+        # Both inputs are cached: the P&L is worked out again only when one of them is new.
+        known = self._pnl
+        if known is not None and known[0] is aggregates and known[1] is snapshot:
+            pnl = known[2]
+        else:
+            prices = snapshot.current_prices() if snapshot.ok else None
+            pnl = views.filing_pnl(aggregates.fill_groups, prices)
+            self._pnl = (aggregates, snapshot, pnl)
         return views.Overview(
             broker=self._status(snapshot),
             account=views.account_view(snapshot.account),
@@ -182,7 +208,7 @@ class Dashboard:
             trades=views.trade_summary(activity),
             per_day=[views.DayCount(day, count) for day, count in activity.per_day.items()],
             newest_day=activity.newest_day,
-            pnl=views.filing_pnl(filled, prices),
+            pnl=pnl,
             latest_run=latest,
         )
 
@@ -190,20 +216,20 @@ class Dashboard:
         self, request: Request
     ) -> tuple[dict[str, str], queries.TradeListing, views.BrokerStatus]:
         params = request.query_params
-        symbol = _text(params, "symbol")
-        status = _status_param(params)
-        start, end = _date(params, "from"), _date(params, "to")
+        symbol = text_param(params, "symbol")
+        status = status_param(params)
+        start, end = date_param(params, "from"), date_param(params, "to")
         if start and end and start > end:
             raise InvalidValueError("from", "must not be after `to`")
-        limit = _limit(params)
-        cursor = _text(params, "cursor")
+        limit = limit_param(params)
+        cursor = text_param(params, "cursor")
         with self.database.transaction(readonly=True) as uow:
             listing = queries.trade_listing(
                 uow,
                 symbol=symbol,
                 status=status,
-                created_from=_start_of(start) if start else None,
-                created_to=_start_of(end + timedelta(days=1)) if end else None,
+                created_from=start_of(start) if start else None,
+                created_to=start_of(end + timedelta(days=1)) if end else None,
                 limit=limit,
                 cursor=cursor,
             )
@@ -212,7 +238,7 @@ class Dashboard:
         listing = replace(
             listing, trades=[views.priced_trade(record, prices) for record in listing.trades]
         )
-        filters = _present(
+        filters = present(
             symbol=symbol.upper() if symbol else None,
             status=status.value if status else None,
             **{
@@ -225,12 +251,12 @@ class Dashboard:
 
     def _filings(self, request: Request) -> tuple[dict[str, str], queries.FilingListing]:
         params = request.query_params
-        ticker, member = _text(params, "ticker"), _text(params, "member")
-        start, end = _date(params, "from"), _date(params, "to")
-        malformed_text = (_text(params, "malformed") or "any").lower()
+        ticker, member = text_param(params, "ticker"), text_param(params, "member")
+        start, end = date_param(params, "from"), date_param(params, "to")
+        malformed_text = (text_param(params, "malformed") or "any").lower()
         if malformed_text not in MALFORMED_CHOICES:
             raise InvalidValueError("malformed", "expected any, only or none")
-        limit = _limit(params)
+        limit = limit_param(params)
         with self.database.transaction(readonly=True) as uow:
             listing = queries.filing_listing(
                 uow,
@@ -240,9 +266,9 @@ class Dashboard:
                 filed_to=end,
                 malformed=MALFORMED_CHOICES[malformed_text],
                 limit=limit,
-                cursor=_text(params, "cursor"),
+                cursor=text_param(params, "cursor"),
             )
-        filters = _present(
+        filters = present(
             ticker=ticker.upper() if ticker else None,
             member=member,
             **{
@@ -311,7 +337,7 @@ class Dashboard:
             body: dict[str, Any] = {"error": message}
             if field:
                 body["field"] = field
-            return JSONResponse(body, status_code=status_code, headers=headers)
+            return ExactJSONResponse(body, status_code=status_code, headers=headers)
         response = self._render(
             "error.html", "", None, status_code=status_code, message=message, code=status_code
         )
@@ -320,19 +346,17 @@ class Dashboard:
         return response
 
 
-MALFORMED_CHOICES: dict[str, bool | None] = {"any": None, "only": True, "none": False}
-
-
 def create_app(
     settings: Settings,
     *,
     database: Database | None = None,
     broker_fetch: BrokerFetch | None = None,
+    clock: Callable[[], float] = time_module.monotonic,
 ) -> Starlette:
     """The dashboard for `settings`; raises `ConfigurationError` when it must not start.
 
     A `database` or `broker_fetch` handed in stays the caller's to close; those built here are
-    closed when the application shuts down.
+    closed when the application shuts down. `clock` (seconds, monotonic) times the broker cache.
     """
     problems = settings.dashboard_problems()
     if problems:
@@ -346,9 +370,14 @@ def create_app(
         owned.append(source.close)
         broker_fetch = source
     cache = BrokerCache(
-        broker_fetch, ttl_s=settings.dashboard_cache_s, secrets=settings.secret_values()
+        broker_fetch,
+        ttl_s=settings.dashboard_cache_s,
+        secrets=settings.secret_values(),
+        clock=clock,
     )
-    dashboard = Dashboard(settings, database, cache)
+    aggregates = AggregateCache(database)
+    owned.append(aggregates.close)
+    dashboard = Dashboard(settings, database, cache, aggregates)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -397,65 +426,6 @@ def create_app(
     return app
 
 
-# -- parameters ------------------------------------------------------------------------------
-
-
-def _text(params: Mapping[str, str], name: str) -> str | None:
-    value = params.get(name)
-    return value.strip() or None if value is not None else None
-
-
-def _date(params: Mapping[str, str], name: str) -> date | None:
-    text = _text(params, name)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidValueError(name, f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
-def _limit(params: Mapping[str, str]) -> int:
-    text = _text(params, "limit")
-    if text is None:
-        return DEFAULT_PAGE_SIZE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
-        raise InvalidValueError("limit", f"expected a whole number from 1 to {MAX_PAGE_SIZE}")
-    return int(text)
-
-
-def _status_param(params: Mapping[str, str]) -> TradeStatus | None:
-    text = _text(params, "status")
-    if text is None:
-        return None
-    try:
-        return TradeStatus(text.upper())
-    except ValueError:
-        raise InvalidValueError(
-            "status", f"expected one of {', '.join(views.STATUS_ORDER)}"
-        ) from None
-
-
-def _start_of(day: date) -> datetime:
-    """Midnight in New York at the start of `day`: trade dates are New York dates."""
-    return datetime.combine(day, time(0), NEW_YORK)
-
-
-def _present(**values: str | None) -> dict[str, str]:
-    return {key: value for key, value in values.items() if value}
-
-
-def _page_url(
-    path: str, filters: Mapping[str, str], cursor: str | None, *, always: bool = False
-) -> str | None:
-    if cursor is None and not always:
-        return None
-    query = dict(filters)
-    if cursor is not None:
-        query["cursor"] = cursor
-    return f"{path}?{urlencode(query)}" if query else path
-
-
 # -- rendering -------------------------------------------------------------------------------
 
 
@@ -463,8 +433,8 @@ def _fields(listing: Any) -> dict[str, Any]:
     return {name: getattr(listing, name) for name in listing.__dataclass_fields__}
 
 
-def _json(body: Any, *, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(views.jsonable(body), status_code=status_code)
+def _json(body: Any, *, status_code: int = 200) -> ExactJSONResponse:
+    return ExactJSONResponse(jsonable(body), status_code=status_code)
 
 
 def _environment() -> Environment:
@@ -475,79 +445,5 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(
-        usd=_usd,
-        price=_price,
-        signed_usd=_signed_usd,
-        pct=_pct,
-        number=_number,
-        et=_et,
-        et_minute=_et_minute,
-        party=_party,
-        tone=_tone,
-    )
+    environment.filters.update(FILTERS, document=document_text)
     return environment
-
-
-def _usd(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"-${-cents:,.2f}" if cents < 0 else f"${cents:,.2f}"
-
-
-def _price(value: Decimal | None, missing: str = "—") -> str:
-    """A share price with every digit it has (at least cents): prices may go below a cent."""
-    if value is None:
-        return missing
-    if value == value.quantize(Decimal("0.01")):
-        return _usd(value)
-    return f"${_number(value)}"
-
-
-def _signed_usd(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    text = _usd(value)
-    return f"+{text}" if value > 0 else text
-
-
-def _pct(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    return f"{'+' if value > 0 else ''}{value:,.2f}%"
-
-
-def _number(value: Decimal | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    whole, dot, fraction = text.partition(".")
-    return f"{int(whole):,}{dot}{fraction}" if whole.lstrip("-").isdigit() else text
-
-
-def _et(value: datetime | None, missing: str = "—") -> str:
-    if value is None:
-        return missing
-    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S ET")
-
-
-def _et_minute(value: datetime) -> str:
-    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M")
-
-
-_PARTY_SHORT = {Party.DEMOCRAT: "Dem", Party.REPUBLICAN: "Rep", Party.INDEPENDENT: "Ind"}
-
-
-def _party(value: Party | None) -> str:
-    if value is None:
-        return "—"
-    return _PARTY_SHORT.get(value, value.value.capitalize())
-
-
-def _tone(value: Decimal | None) -> str:
-    if value is None or value == 0:
-        return "flat"
-    return "gain" if value > 0 else "loss"

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from trading_automation.domain.money import format_usd, sign_after_rounding
+
 WIDTH = 720
 ROW = 24
 LABEL_W = 80
@@ -21,8 +23,7 @@ AXIS_H = 22
 
 
 def _money(value: Decimal) -> str:
-    sign = "-" if value < 0 else "+" if value > 0 else ""
-    return f"{sign}${abs(value):,.2f}"
+    return format_usd(value, signed=True)
 
 
 def pnl_by_position(items: Sequence[tuple[str, Decimal]]) -> Markup:
@@ -45,7 +46,7 @@ def pnl_by_position(items: Sequence[tuple[str, Decimal]]) -> Markup:
         y = 4 + index * ROW
         length = 0.0 if largest.is_zero() else float(abs(value) / largest) * half
         x = zero_x - length if value < 0 else zero_x
-        tone = "loss" if value < 0 else "gain" if value > 0 else "flat"
+        tone = {1: "gain", -1: "loss", 0: "flat"}[sign_after_rounding(value)]
         label = f"{symbol}: {_money(value)}"
         parts.append(
             f'<g class="bar {tone}"><title>{escape(label)}</title>'

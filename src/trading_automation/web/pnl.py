@@ -2,34 +2,30 @@
 
 A trade's cost is filled_qty x filled_avg_price and its value filled_qty x the current price of its
 symbol (Alpaca's position `current_price`); P&L = value - cost, P&L % = P&L / cost. Sums are taken
-over the exact products; rounding to the cent happens only when a figure is shown.
+over the exact products (`domain.money`); rounding to the cent (`domain.money.cents`, half-up)
+happens only when a figure is shown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-# Quantities and prices hold up to 18 digits each: their products and sums need more than the
-# default 28 significant digits to stay exact.
-_EXACT = Context(prec=80)
-CENT = Decimal("0.01")
+from trading_automation.domain.money import EXACT, exact_product
+
 PERCENT_PLACES = Decimal("0.01")
 _HUNDRED = Decimal(100)
-
-
-def money(value: Decimal) -> Decimal:
-    """`value` rounded to the cent (half up), as shown and as sent in JSON."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+_ZERO_PERCENT = Decimal("0.00")
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:
-    """`part / whole` in percent, two decimal places; None when `whole` is zero."""
+    """`part / whole` in percent, rounded half-up to two places; None when `whole` is zero."""
     if whole.is_zero():
         return None
-    ratio = _EXACT.divide(_EXACT.multiply(part, _HUNDRED), whole)
-    return ratio.quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+    ratio = EXACT.divide(EXACT.multiply(part, _HUNDRED), whole)
+    shown = ratio.quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP, context=EXACT)
+    return _ZERO_PERCENT if shown.is_zero() else shown  # never -0.00
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ class Pnl:
     @property
     def pnl(self) -> Decimal:
         """Unrealized profit (negative: loss), exact."""
-        return _EXACT.subtract(self.value, self.cost)
+        return EXACT.subtract(self.value, self.cost)
 
     @property
     def pnl_pct(self) -> Decimal | None:
@@ -52,8 +48,8 @@ class Pnl:
 
     def __add__(self, other: Pnl) -> Pnl:
         return Pnl(
-            cost=_EXACT.add(self.cost, other.cost),
-            value=_EXACT.add(self.value, other.value),
+            cost=EXACT.add(self.cost, other.cost),
+            value=EXACT.add(self.value, other.value),
             trades=self.trades + other.trades,
         )
 
@@ -65,8 +61,8 @@ def fill_pnl(
     if filled_qty is None or filled_qty <= 0 or filled_avg_price is None or current_price is None:
         return None
     return Pnl(
-        cost=_EXACT.multiply(filled_qty, filled_avg_price),
-        value=_EXACT.multiply(filled_qty, current_price),
+        cost=exact_product(filled_qty, filled_avg_price),
+        value=exact_product(filled_qty, current_price),
     )
 
 
@@ -75,12 +71,4 @@ def total(items: Iterable[Pnl]) -> Pnl | None:
     result: Pnl | None = None
     for item in items:
         result = item if result is None else result + item
-    return result
-
-
-def exact_sum(values: Iterable[Decimal]) -> Decimal:
-    """The exact sum of decimals."""
-    result = Decimal(0)
-    for value in values:
-        result = _EXACT.add(result, value)
     return result

@@ -1,27 +1,25 @@
 """The dashboard's read side: what each page needs from the database, in few queries.
 
 Everything here runs inside the caller's read-only unit of work. The repositories do the keyset
-pages, totals and per-day counts; the plain selects here add what only the dashboard needs (the
-filing behind each trade of a page, in one query; the filled trades for P&L).
+pages and counts; the plain selects here add what only the dashboard needs (the filing behind each
+trade of a page, in one query). The overview's aggregates are in `read_models`.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from trading_automation.db.database import UnitOfWork
 from trading_automation.db.models import CongressTradeFeed, JobRun, Trade
-from trading_automation.db.repositories import TradeTotals
 from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
-from trading_automation.domain.timestamps import NEW_YORK
-
-PER_DAY_WINDOW = 30
+from trading_automation.web.formatting import duration
+from trading_automation.web.jsonout import DOCUMENT
 
 
 @dataclass(frozen=True)
@@ -62,26 +60,6 @@ class TradeListing:
 
 
 @dataclass(frozen=True)
-class FilledTrade:
-    """What the P&L aggregates need of one filled trade."""
-
-    symbol: str
-    filled_qty: Decimal
-    filled_avg_price: Decimal
-    member: str | None
-    party: Party | None
-
-
-@dataclass(frozen=True)
-class Activity:
-    """Trade counts for the overview: totals by status and per New York day."""
-
-    totals: TradeTotals
-    per_day: dict[date, int]
-    newest_day: date | None
-
-
-@dataclass(frozen=True)
 class FilingRecord:
     """A stored Quiver record with its normalised fields and whether it was traded."""
 
@@ -95,7 +73,7 @@ class FilingRecord:
     problems: list[str] | None
     traded: bool
     ingested_at: datetime
-    raw: Any
+    raw: Any = field(metadata=DOCUMENT)
 
 
 @dataclass(frozen=True)
@@ -109,7 +87,7 @@ class FilingListing:
 
 @dataclass(frozen=True)
 class JobRunRecord:
-    """A job run with its duration."""
+    """A job run with its duration, in seconds and as read (`28 ms`, `2 min 5 s`)."""
 
     id: uuid.UUID
     type: str
@@ -121,7 +99,8 @@ class JobRunRecord:
     finished_at: datetime | None
     heartbeat_at: datetime | None
     duration_s: Decimal | None
-    summary: dict[str, Any] | None
+    duration: str | None
+    summary: dict[str, Any] | None = field(metadata=DOCUMENT)
 
 
 @dataclass(frozen=True)
@@ -196,35 +175,6 @@ def trade_listing(
     return TradeListing(records, page.next_cursor, page.prev_cursor, count.value, count.exact)
 
 
-def filled_trades(uow: UnitOfWork) -> list[FilledTrade]:
-    """Every trade with shares filled, with the member and party of its filing (one query)."""
-    rows = uow.session.execute(
-        select(
-            Trade.symbol,
-            Trade.filled_qty,
-            Trade.filled_avg_price,
-            CongressTradeFeed.member_name,
-            CongressTradeFeed.party,
-        )
-        .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
-        .where(Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
-        .order_by(Trade.created_at, Trade.id)
-    )
-    return [
-        FilledTrade(symbol, qty, price, member, party)
-        for symbol, qty, price, member, party in rows
-        if qty is not None and price is not None
-    ]
-
-
-def activity(uow: UnitOfWork, *, days: int = PER_DAY_WINDOW) -> Activity:
-    """Totals by status, and trades per day over the `days` days ending on the newest trade's."""
-    newest = uow.session.scalar(select(func.max(Trade.created_at)))
-    newest_day = newest.astimezone(NEW_YORK).date() if newest is not None else None
-    per_day = uow.trades.per_day_counts(days=days, today=newest_day) if newest_day else {}
-    return Activity(totals=uow.trades.totals(), per_day=per_day, newest_day=newest_day)
-
-
 def latest_run(uow: UnitOfWork) -> JobRunRecord | None:
     """The most recent job run."""
     runs = job_runs(uow, limit=1)
@@ -291,9 +241,9 @@ def check_schema(uow: UnitOfWork) -> None:
 
 
 def _run_record(run: JobRun) -> JobRunRecord:
-    duration = None
+    seconds = None
     if run.started_at is not None and run.finished_at is not None:
-        duration = Decimal(str((run.finished_at - run.started_at).total_seconds()))
+        seconds = Decimal(str((run.finished_at - run.started_at).total_seconds()))
     return JobRunRecord(
         id=run.id,
         type=run.type.value,
@@ -304,6 +254,7 @@ def _run_record(run: JobRun) -> JobRunRecord:
         started_at=run.started_at,
         finished_at=run.finished_at,
         heartbeat_at=run.heartbeat_at,
-        duration_s=duration,
+        duration_s=seconds,
+        duration=duration(seconds) if seconds is not None else None,
         summary=run.summary_json,
     )

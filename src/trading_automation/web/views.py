@@ -1,31 +1,24 @@
 """What each page shows: database rows and the broker snapshot combined into plain dataclasses.
 
-The same objects feed the HTML templates and the JSON API (through `jsonable`), so a page and its
-`/api/` twin can never disagree. Money is rounded to the cent here, from exact sums; a figure the
-broker could not provide is None ("unavailable"), never zero.
+The same objects feed the HTML templates and the JSON API (through `jsonout.jsonable`), so a page
+and its `/api/` twin can never disagree. Money is rounded to the cent here (`domain.money.cents`),
+from exact sums; a figure the broker could not provide is None ("unavailable"), never zero.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any
 
 from trading_automation.clients import Account, Position
-from trading_automation.domain.enums import Party, TradeStatus
+from trading_automation.domain.enums import Party
+from trading_automation.domain.money import cents, exact_product, exact_sum
 from trading_automation.web.broker import BrokerSnapshot
-from trading_automation.web.pnl import Pnl, exact_sum, fill_pnl, money, percent, total
-from trading_automation.web.queries import (
-    Activity,
-    FilledTrade,
-    JobRunRecord,
-    TradeRecord,
-)
+from trading_automation.web.pnl import Pnl, fill_pnl, percent, total
+from trading_automation.web.queries import JobRunRecord, TradeRecord
+from trading_automation.web.read_models import Activity, FillGroup
 
 
 @dataclass(frozen=True)
@@ -202,44 +195,69 @@ def priced_trade(record: TradeRecord, prices: dict[str, Decimal] | None) -> Trad
     return replace(
         record,
         current_price=price,
-        cost=money(result.cost),
-        current_value=money(result.value),
-        unrealized_pl=money(result.pnl),
+        cost=cents(result.cost),
+        current_value=cents(result.value),
+        unrealized_pl=cents(result.pnl),
         unrealized_pl_pct=result.pnl_pct,
     )
 
 
-def filing_pnl(
-    trades: Iterable[FilledTrade], prices: dict[str, Decimal] | None
-) -> FilingPnl | None:
-    """P&L per member and per party; None when the broker's prices are unavailable."""
+def filing_pnl(groups: Iterable[FillGroup], prices: dict[str, Decimal] | None) -> FilingPnl | None:
+    """P&L per member and per party; None when the broker's prices are unavailable.
+
+    Each group's shares are valued at its symbol's current price: the sum of qty x price over a
+    group's trades is its summed qty x the price, exactly. A member filed under more than one
+    party is listed under the party of most of their trades.
+    """
     if prices is None:
         return None
-    by_member: dict[str, tuple[Party | None, Pnl]] = {}
-    by_party: dict[Party, Pnl] = {}
+    by_member: dict[str, _Tally] = {}
+    by_party: dict[Party, _Tally] = {}
     unpriced = 0
-    for trade in trades:
-        result = fill_pnl(trade.filled_qty, trade.filled_avg_price, prices.get(trade.symbol))
-        if result is None:
-            unpriced += 1
+    for group in groups:
+        price = prices.get(group.symbol)
+        if price is None:
+            unpriced += group.trades
             continue
-        member = trade.member or "(filing not stored)"
-        party = trade.party or Party.UNKNOWN
-        known = by_member.get(member)
-        by_member[member] = (
-            known[0] if known else trade.party,
-            known[1] + result if known else result,
+        value = exact_product(group.filled_qty, price)
+        member = by_member.setdefault(group.member or "(filing not stored)", _Tally())
+        member.add(group.cost, value, group.trades)
+        member.parties[group.party] = member.parties.get(group.party, 0) + group.trades
+        by_party.setdefault(group.party or Party.UNKNOWN, _Tally()).add(
+            group.cost, value, group.trades
         )
-        by_party[party] = by_party[party] + result if party in by_party else result
-    members = [_group(name, party, pnl) for name, (party, pnl) in by_member.items()]
-    parties = [_group(party.value, party, pnl) for party, pnl in by_party.items()]
-    overall = total(pnl for _party, pnl in by_member.values())
+    member_pnl = {name: tally.pnl() for name, tally in by_member.items()}
+    members = [_group(name, by_member[name].main_party(), pnl) for name, pnl in member_pnl.items()]
+    parties = [_group(party.value, party, tally.pnl()) for party, tally in by_party.items()]
+    overall = total(member_pnl.values())
     return FilingPnl(
         by_member=sorted(members, key=lambda g: (-g.unrealized_pl, g.name)),
         by_party=sorted(parties, key=lambda g: (-g.unrealized_pl, g.name)),
         total=_group("all filings", None, overall) if overall else None,
         unpriced_trades=unpriced,
     )
+
+
+class _Tally:
+    """Costs and values to sum exactly once, and the trades behind them by party."""
+
+    def __init__(self) -> None:
+        self.costs: list[Decimal] = []
+        self.values: list[Decimal] = []
+        self.trades = 0
+        self.parties: dict[Party | None, int] = {}
+
+    def add(self, cost: Decimal, value: Decimal, trades: int) -> None:
+        self.costs.append(cost)
+        self.values.append(value)
+        self.trades += trades
+
+    def pnl(self) -> Pnl:
+        return Pnl(cost=exact_sum(self.costs), value=exact_sum(self.values), trades=self.trades)
+
+    def main_party(self) -> Party | None:
+        counts = self.parties
+        return min(counts, key=lambda party: (-counts[party], party is None, party or ""))
 
 
 def trade_summary(activity: Activity) -> TradeSummary:
@@ -258,9 +276,9 @@ def _group(name: str, party: Party | None, pnl: Pnl) -> PnlGroup:
         name=name,
         party=party,
         trades=pnl.trades,
-        cost=money(pnl.cost),
-        current_value=money(pnl.value),
-        unrealized_pl=money(pnl.pnl),
+        cost=cents(pnl.cost),
+        current_value=cents(pnl.value),
+        unrealized_pl=cents(pnl.pnl),
         unrealized_pl_pct=pnl.pnl_pct,
     )
 
@@ -270,27 +288,3 @@ def _sum_or_none(values: Iterable[Decimal | None]) -> Decimal | None:
     if any(item is None for item in items):
         return None
     return exact_sum(item for item in items if item is not None)
-
-
-STATUS_ORDER = [status.value for status in TradeStatus]
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-ready copy: decimals as strings, dates and times as ISO 8601, enums by value."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)
-        }
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    return value

@@ -15,7 +15,6 @@ from trading_automation.db.repositories.trades import (
     IntentResult,
     TradeCount,
     TradeRepository,
-    TradeTotals,
 )
 
 __all__ = [
@@ -36,5 +35,4 @@ __all__ = [
     "StoreResult",
     "TradeCount",
     "TradeRepository",
-    "TradeTotals",
 ]

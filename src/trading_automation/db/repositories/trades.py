@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -17,7 +15,6 @@ from sqlalchemy import (
     CursorResult,
     Select,
     Table,
-    and_,
     bindparam,
     func,
     select,
@@ -40,7 +37,7 @@ from trading_automation.domain.enums import (
 from trading_automation.domain.filings import client_order_id_for, is_source_hash
 from trading_automation.domain.jsonvalues import without_unstorable
 from trading_automation.domain.orders import AlpacaOrder
-from trading_automation.domain.timestamps import NEW_YORK, require_aware_utc, utcnow
+from trading_automation.domain.timestamps import require_aware_utc, utcnow
 from trading_automation.domain.trade_rules import (
     APPLIED_FIELDS,
     check_owner,
@@ -82,16 +79,6 @@ class TradeCount:
 
     def __str__(self) -> str:
         return f"{self.value:,}" if self.exact else f"{self.value:,}+"
-
-
-@dataclass(frozen=True)
-class TradeTotals:
-    """Dashboard aggregates over all trades."""
-
-    by_status: dict[TradeStatus, int]
-    notional_submitted: Decimal
-    filled_value: Decimal
-    filled_qty: Decimal
 
 
 def normalize_symbol(symbol: object, *, field: str = "symbol") -> str:
@@ -561,71 +548,6 @@ class TradeRepository:
             )
         return query
 
-    # -- dashboard aggregates ----------------------------------------------------------------
-
-    def totals(self) -> TradeTotals:
-        """Counts by status, dollars submitted as notional orders, and what was filled."""
-        by_status = dict.fromkeys(TradeStatus, 0)
-        for status, count in self.session.execute(
-            select(Trade.status, func.count()).group_by(Trade.status)
-        ):
-            by_status[TradeStatus(status)] = int(count)
-        notional = self.session.scalar(
-            select(func.sum(Trade.notional_submitted)).where(Trade.alpaca_order_id.is_not(None))
-        )
-        filled_qty = self.session.scalar(select(func.sum(Trade.filled_qty)))
-        return TradeTotals(
-            by_status=by_status,
-            notional_submitted=notional or Decimal("0.00"),
-            filled_value=self._filled_value(),
-            filled_qty=filled_qty or Decimal(0),
-        )
-
-    def _filled_value(self) -> Decimal:
-        filled = and_(Trade.filled_qty.is_not(None), Trade.filled_avg_price.is_not(None))
-        if self.session.get_bind().dialect.name == "postgresql":
-            value = self.session.scalar(
-                select(
-                    func.sum(Trade.filled_qty.expression.op("*")(Trade.filled_avg_price.expression))
-                ).where(filled)
-            )
-            return Decimal(value or 0).quantize(Decimal("0.01"))
-        # SQLite holds decimals as scaled integers whose products overflow 64 bits, so the
-        # products are summed here, exactly, one row at a time.
-        total = Decimal(0)
-        for qty, price in self.session.execute(
-            select(Trade.filled_qty, Trade.filled_avg_price).where(filled)
-        ):
-            if qty is not None and price is not None:
-                total += qty * price
-        return total.quantize(Decimal("0.01"))
-
-    def per_day_counts(self, *, days: int = 30, today: date | None = None) -> dict[date, int]:
-        """Trades created per America/New_York day over the last `days` days, oldest first.
-
-        Days without trades are present with 0.
-        """
-        if days < 1:
-            raise InvalidValueError("days", "must be at least 1")
-        last = today or utcnow().astimezone(NEW_YORK).date()
-        first = last - timedelta(days=days - 1)
-        start = datetime.combine(first, datetime.min.time(), NEW_YORK)
-        counts: dict[date, int] = defaultdict(int)
-        if self.session.get_bind().dialect.name == "postgresql":
-            local_day = func.date(func.timezone("America/New_York", Trade.created_at))
-            for day, count in self.session.execute(
-                select(local_day, func.count()).where(Trade.created_at >= start).group_by(local_day)
-            ):
-                counts[day] = int(count)
-        else:
-            for (created,) in self.session.execute(
-                select(Trade.created_at).where(Trade.created_at >= start)
-            ):
-                counts[created.astimezone(NEW_YORK).date()] += 1
-        return {
-            first + timedelta(days=n): counts.get(first + timedelta(days=n), 0) for n in range(days)
-        }
-
 
 def _guarded_parameters(trade: Trade, change: dict[str, Any]) -> dict[str, Any]:
     """`_GUARDED_UPDATE`'s parameters: `change` to the row still at `trade.version`."""
@@ -714,6 +636,5 @@ __all__ = [
     "IntentResult",
     "TradeCount",
     "TradeRepository",
-    "TradeTotals",
     "normalize_symbol",
 ]
