@@ -421,3 +421,30 @@ def test_an_empty_database_reads_as_empty_not_as_an_error(
     # An empty account is a fact from Alpaca, not a missing figure.
     assert D(overview["portfolio"]["unrealized_pl"]) == 0
     assert overview["portfolio"]["positions"] == []
+
+
+def test_jobs_keep_every_attempt_of_a_run_forced_again(
+    traded: Database, web_sandbox: Any, serve_dashboard: Any, migrated_url: str
+) -> None:
+    from trading_automation.worker.open_job import OpenJob, OpenJobOptions
+
+    settings = web_sandbox.settings(database_url=migrated_url, log_level="WARNING")
+    with web_sandbox.alpaca_client() as alpaca, web_sandbox.quiver_client() as quiver:
+        again = OpenJob(settings=settings, database=traded, alpaca=alpaca, quiver=quiver).run(
+            OpenJobOptions(force=True, poll_budget_s=1, poll_first_delay_s=0.01)
+        )
+    assert again.exit_code == 0, again.lines
+
+    with serve_dashboard() as served:
+        [run] = served.json("/api/jobs")["job_runs"]
+        page = served.get("/jobs").text
+
+    first, second = run["attempts"][1], run["attempts"][0]
+    assert (first["attempt"], second["attempt"]) == (1, 2)
+    assert first["summary"]["orders"]["submitted"] == 11
+    assert sum(window["stored"] for window in first["summary"]["windows"]) > 0
+    assert second["summary"]["orders"]["already_traded"] == 12
+    assert second["summary"]["orders"]["submitted"] == 0
+    assert page.count("<tr><td>1</td>") == 1
+    assert page.count("<tr><td>2</td>") == 1
+    assert first["duration"].endswith(("ms", "s"))

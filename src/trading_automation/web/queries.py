@@ -8,7 +8,7 @@ trade of a page, in one query). The overview's aggregates are in `read_models`.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import CongressTradeFeed, JobRun, Trade
+from trading_automation.db.models import CongressTradeFeed, JobRun, JobRunAttempt, Trade
 from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
 from trading_automation.web.formatting import duration
 from trading_automation.web.jsonout import DOCUMENT
@@ -86,6 +86,20 @@ class FilingListing:
 
 
 @dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt at a job run: who ran it, when, how it ended, and what it did."""
+
+    attempt: int
+    owner: str | None
+    status: JobStatus
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: Decimal | None
+    duration: str | None
+    summary: dict[str, Any] | None = field(metadata=DOCUMENT)
+
+
+@dataclass(frozen=True)
 class JobRunRecord:
     """A job run with its duration, in seconds and as read (`28 ms`, `2 min 5 s`)."""
 
@@ -101,6 +115,8 @@ class JobRunRecord:
     duration_s: Decimal | None
     duration: str | None
     summary: dict[str, Any] | None = field(metadata=DOCUMENT)
+    # Every attempt, the latest first (a retry or a forced rerun adds one).
+    attempts: list[AttemptRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -222,8 +238,17 @@ def filing_listing(
 
 
 def job_runs(uow: UnitOfWork, *, limit: int = 50) -> list[JobRunRecord]:
-    """The most recent job runs, newest trading day first."""
-    return [_run_record(run) for run in uow.job_runs.list_recent(limit=limit)]
+    """The most recent job runs, newest trading day first, each with every attempt (two
+    queries)."""
+    runs = uow.job_runs.list_recent(limit=limit)
+    attempts = uow.job_runs.attempts([run.id for run in runs])
+    return [
+        replace(
+            _run_record(run),
+            attempts=[_attempt_record(attempt) for attempt in reversed(attempts[run.id])],
+        )
+        for run in runs
+    ]
 
 
 def checkpoints(uow: UnitOfWork, *, limit: int = 50) -> list[CheckpointRecord]:
@@ -240,10 +265,28 @@ def check_schema(uow: UnitOfWork) -> None:
     uow.session.execute(select(Trade.id).limit(1))
 
 
+def _attempt_record(attempt: JobRunAttempt) -> AttemptRecord:
+    seconds = _seconds(attempt.started_at, attempt.finished_at)
+    return AttemptRecord(
+        attempt=attempt.attempt,
+        owner=attempt.owner,
+        status=attempt.status,
+        started_at=attempt.started_at,
+        finished_at=attempt.finished_at,
+        duration_s=seconds,
+        duration=duration(seconds) if seconds is not None else None,
+        summary=attempt.summary_json,
+    )
+
+
+def _seconds(started: datetime | None, finished: datetime | None) -> Decimal | None:
+    if started is None or finished is None:
+        return None
+    return Decimal(str((finished - started).total_seconds()))
+
+
 def _run_record(run: JobRun) -> JobRunRecord:
-    seconds = None
-    if run.started_at is not None and run.finished_at is not None:
-        seconds = Decimal(str((run.finished_at - run.started_at).total_seconds()))
+    seconds = _seconds(run.started_at, run.finished_at)
     return JobRunRecord(
         id=run.id,
         type=run.type.value,
