@@ -102,6 +102,14 @@ def test_reference_to_a_missing_feed_record_raises_foreign_key_violation(
     assert raised.value.columns == ("congress_trade_feed_id",)
 
 
+def test_a_trade_naming_a_missing_run_names_that_foreign_key(database: Database) -> None:
+    with pytest.raises(ForeignKeyViolationError) as raised:
+        _insert(database, _trade(job_run_id=uuid.uuid4()))
+
+    assert raised.value.constraint == "fk_trade_job_run_id_job_run"
+    assert raised.value.columns == ("job_run_id",)
+
+
 @pytest.mark.parametrize(
     ("column", "value", "constraint"),
     [

@@ -114,6 +114,7 @@ class ConcurrentUpdateError(RetryableDatabaseError):
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQLITE_COLUMNS = re.compile(r"constraint failed: (?P<columns>.+)$", re.I)
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (?P<name>\S+)", re.I)
+_INSERT_COLUMNS = re.compile(r"\s*INSERT\s+INTO\s+\S+\s*\((?P<columns>[^)]*)\)", re.I)
 _PG_KEY_COLUMNS = re.compile(r"Key \((?P<columns>[^)]*)\)")
 _STATEMENT_TABLE = re.compile(
     r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(?P<table>\w+)", re.I
@@ -165,19 +166,44 @@ def _constraint_columns(
     return []
 
 
-def _single_foreign_key(
-    metadata: MetaData | None, table: str | None
+def _violated_foreign_key(
+    metadata: MetaData | None, table: str | None, statement: str | None, parameters: Any
 ) -> tuple[str | None, list[str]]:
+    """The foreign key SQLite refused (it does not say which): the table's only one, or the
+    only one whose columns the statement sets to a value."""
     if metadata is None or table is None or table not in metadata.tables:
         return None, []
     keys = list(metadata.tables[table].foreign_key_constraints)
+    if len(keys) > 1:
+        given = _columns_given(statement, parameters)
+        keys = [key for key in keys if any(column.name in given for column in key.columns)]
     if len(keys) != 1:
         return None, []
     return str(keys[0].name), [column.name for column in keys[0].columns]
 
 
+def _columns_given(statement: str | None, parameters: Any) -> set[str]:
+    """The columns an INSERT sets to something other than NULL (for other statements, every
+    column the statement names)."""
+    text = statement or ""
+    match = _INSERT_COLUMNS.match(text)
+    if match is None:
+        return set(_IDENTIFIER.findall(text))
+    columns = [name.strip().strip('"') for name in match.group("columns").split(",")]
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    given: set[str] = set()
+    for row in rows:
+        if isinstance(row, dict):
+            given |= {name for name in columns if row.get(name) is not None}
+        elif isinstance(row, tuple | list) and len(row) == len(columns):
+            given |= {name for name, value in zip(columns, row, strict=True) if value is not None}
+        else:
+            return set(columns)
+    return given
+
+
 def _translate_sqlite(
-    error: sqlite3.Error, statement: str | None, metadata: MetaData | None
+    error: sqlite3.Error, statement: str | None, metadata: MetaData | None, parameters: Any = None
 ) -> DatabaseError | None:
     name = getattr(error, "sqlite_errorname", "") or ""
     message = str(error)
@@ -192,7 +218,7 @@ def _translate_sqlite(
             constraint=_unique_name(metadata, table, columns), table=table, columns=columns
         )
     if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
-        constraint, columns = _single_foreign_key(metadata, table)
+        constraint, columns = _violated_foreign_key(metadata, table, statement, parameters)
         return ForeignKeyViolationError(constraint=constraint, table=table, columns=columns)
     if name == "SQLITE_CONSTRAINT_CHECK":
         match = _SQLITE_CHECK.search(message)
@@ -285,12 +311,13 @@ def translate(
     statement: str | None = None,
     metadata: MetaData | None = None,
     url: str | None = None,
+    parameters: Any = None,
 ) -> TradingAutomationError | None:
     """Return the domain error for a driver exception, or None when it has no domain meaning."""
     if isinstance(error, TradingAutomationError):
         return error
     if isinstance(error, sqlite3.Error):
-        translated = _translate_sqlite(error, statement, metadata)
+        translated = _translate_sqlite(error, statement, metadata, parameters)
     else:
         translated = _translate_psycopg(error, statement, metadata)
     if isinstance(translated, DatabaseUnavailableError) and url:
@@ -305,6 +332,12 @@ def install_error_translation(
     original = context.original_exception
     if isinstance(original, InvalidValueError):
         raise original from None
-    translated = translate(original, statement=context.statement, metadata=metadata, url=masked_url)
+    translated = translate(
+        original,
+        statement=context.statement,
+        metadata=metadata,
+        url=masked_url,
+        parameters=context.parameters,
+    )
     if translated is not None:
         raise translated from original
