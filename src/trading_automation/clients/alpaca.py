@@ -84,6 +84,7 @@ class AlpacaClient(PooledClient):
         retry: RetryPolicy | None = None,
         data_feed: str | None = "iex",
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if paper and not is_paper_alpaca_url(base_url):
@@ -108,6 +109,7 @@ class AlpacaClient(PooledClient):
             retry=self.retry,
             user_agent=f"trading-automation/{__version__}",
             sleep=sleep,
+            monotonic=monotonic,
             transport=transport,
         )
 

@@ -14,6 +14,7 @@ Alpaca's trading API and Alpaca's market-data API, the two Alpaca ones sharing o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -76,6 +77,7 @@ class Sandbox:
         data_port: int = 0,
         quiver_port: int = 0,
         log: Callable[[str], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.broker = AlpacaBroker(
             key_id=key_id,
@@ -87,6 +89,7 @@ class Sandbox:
             non_fractionable=non_fractionable,
             cash=cash,
             script=script,
+            monotonic=monotonic,
         )
         self.alpaca = AlpacaTradingServer(self.broker, port=alpaca_port, log=log)
         self.alpaca_data = AlpacaDataServer(self.broker, port=data_port, log=log)

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -231,6 +231,7 @@ class AlpacaBroker:
         non_fractionable: Iterable[str] = fixtures.NON_FRACTIONABLE_SYMBOLS,
         cash: Decimal | str = DEFAULT_CASH,
         script: OrderScript | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.key_id = key_id
         self.secret_key = secret_key
@@ -240,7 +241,8 @@ class AlpacaBroker:
         if base.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self._base = base.astimezone(UTC)
-        self._anchor = time.monotonic()
+        self._monotonic = monotonic
+        self._anchor = monotonic()
         self._ticks = clock_ticks
         self._initial_prices = {
             symbol.upper(): Decimal(str(price))
@@ -277,7 +279,7 @@ class AlpacaBroker:
         with self._lock:
             if not self._ticks:
                 return self._base
-            return self._base + timedelta(seconds=time.monotonic() - self._anchor)
+            return self._base + timedelta(seconds=self._monotonic() - self._anchor)
 
     def set_now(self, instant: datetime, *, ticks: bool | None = None) -> None:
         """Move the sandbox clock to `instant`; it ticks on from there unless `ticks=False`."""
@@ -285,7 +287,7 @@ class AlpacaBroker:
             raise ValueError("instant must be timezone-aware")
         with self._lock:
             self._base = instant.astimezone(UTC)
-            self._anchor = time.monotonic()
+            self._anchor = self._monotonic()
             if ticks is not None:
                 self._ticks = ticks
 
