@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.sandbox_support import FAST_RETRY, FAST_TIMEOUTS
+from trading_automation import fixtures
 from trading_automation.clients import (
     AlpacaClient,
     AuthenticationError,
@@ -24,6 +25,7 @@ from trading_automation.clients import (
 )
 from trading_automation.config import load_settings
 from trading_automation.domain.enums import TradeStatus
+from trading_automation.domain.jsonvalues import dumps
 from trading_automation.errors import ConfigurationError, InvalidValueError
 from trading_automation.sandbox import Fault, OrderScript, Sandbox
 
@@ -190,6 +192,43 @@ def test_latest_trade_comes_from_the_data_api_as_an_exact_decimal(
     assert trade.timestamp is not None
     assert sandbox.alpaca_data.request_count("GET", "/v2/stocks/BRK.A/trades/latest") == 1
     assert sandbox.alpaca.request_count() == 0
+
+
+EIGHTEEN_DIGITS = "123456789.123456789"
+
+
+def test_a_price_with_eighteen_significant_digits_survives_exactly(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    sandbox.broker.set_prices({"NVDA": EIGHTEEN_DIGITS})
+
+    trade = alpaca.latest_trade("NVDA")
+
+    assert trade.price == Decimal(EIGHTEEN_DIGITS)
+    assert f'"p":{EIGHTEEN_DIGITS}' in sandbox.broker.latest_trade("NVDA").body().decode()
+
+
+def test_json_numbers_of_eighteen_significant_digits_in_orders_and_accounts_survive(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    # Alpaca writes these as strings; written as JSON numbers they must keep every digit too.
+    placed = alpaca.submit_order(symbol="NVDA", client_order_id="digits-1", notional=1000)
+    price, qty = Decimal(EIGHTEEN_DIGITS), Decimal("8.000000001")
+    order = dumps(placed.raw | {"filled_qty": qty, "filled_avg_price": price})
+    account = dumps(fixtures.alpaca_account() | {"cash": price})
+    assert f'"filled_avg_price":{EIGHTEEN_DIGITS}' in order
+    sandbox.alpaca.faults.add(
+        Fault.malformed(body=order, path=f"{ORDERS}/{placed.id}"),
+        Fault.malformed(body=account, path="/v2/account"),
+    )
+
+    fetched = alpaca.get_order(placed.id)
+    balances = alpaca.account()
+
+    assert fetched.filled_avg_price == Decimal(EIGHTEEN_DIGITS)
+    assert fetched.raw["filled_avg_price"] == Decimal(EIGHTEEN_DIGITS)
+    assert fetched.filled_qty == Decimal("8.000000001")
+    assert balances.cash == Decimal(EIGHTEEN_DIGITS)
 
 
 def test_account_and_positions_follow_the_fills(sandbox: Sandbox, alpaca: AlpacaClient) -> None:

@@ -16,7 +16,6 @@ caller to resolve (see `AlpacaClient.submit_order`).
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -36,6 +35,7 @@ from trading_automation.clients.errors import (
     error_from_response,
     retry_after_seconds,
 )
+from trading_automation.domain.jsonvalues import loads
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings
@@ -218,9 +218,10 @@ class JsonHttp:
             self._sleep(delay)
 
     def json(self, response: httpx.Response, *, path: str, service: str | None = None) -> Any:
-        """The JSON body of a successful response; `UnexpectedResponseError` when it is not JSON."""
+        """The JSON body of a successful response, numbers exact (`Decimal` for fractions);
+        `UnexpectedResponseError` when it is not JSON."""
         try:
-            return json.loads(response.content) if response.content.strip() else None
+            return loads(response.content) if response.content.strip() else None
         except ValueError:
             excerpt = response.text.strip()[:_BODY_EXCERPT]
             raise UnexpectedResponseError(

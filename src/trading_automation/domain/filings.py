@@ -7,7 +7,6 @@ whatever is wrong with a record is listed in `problems`, and the record is store
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from trading_automation.domain.enums import FeedTransaction, Party
+from trading_automation.domain.jsonvalues import dumps
 
 CLIENT_ORDER_ID_PREFIX = "ta-"
 
@@ -44,8 +44,8 @@ _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, unicode as is: the same record always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, unicode as is, exact numbers: the same record, the same text."""
+    return dumps(value, sort_keys=True)
 
 
 def row_hash(raw: Any) -> str:

@@ -605,8 +605,8 @@ class AlpacaBroker:
             trade = {
                 "t": _timestamp(self.now() - timedelta(milliseconds=250), sequence),
                 "x": "V",
-                # A JSON number, like the real API (integral prices without a fraction).
-                "p": int(price) if price == price.to_integral_value() else float(price),
+                # A JSON number with every digit, like the real API (integral prices as integers).
+                "p": int(price) if price == price.to_integral_value() else price,
                 "s": 100,
                 "c": ["@"],
                 "i": 52983525000 + sequence,

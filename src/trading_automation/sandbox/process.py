@@ -24,6 +24,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 
+from trading_automation.domain.jsonvalues import dumps, loads
 from trading_automation.sandbox.faults import Fault
 from trading_automation.sandbox.quiver import DayBody, encode_day
 
@@ -47,7 +48,7 @@ class SandboxControl:
 
     def call(self, method: str, name: str, body: Any = None, *, raw: bytes | None = None) -> Any:
         """Send one control request; return its JSON answer."""
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        data = raw if raw is not None else (None if body is None else dumps(body).encode())
         request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1
             f"{self.url}/_sandbox/{name}",
             data=data,
@@ -56,7 +57,7 @@ class SandboxControl:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return json.loads(response.read() or b"null")
+                return loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")
             raise SandboxControlError(
