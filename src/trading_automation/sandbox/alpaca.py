@@ -251,7 +251,6 @@ class AlpacaBroker:
         self._initial_non_fractionable = frozenset(s.upper() for s in non_fractionable)
         self._initial_cash = Decimal(str(cash))
         self._initial_script = script or OrderScript()
-        self.order_accepted = threading.Event()
         self._accepted = threading.Condition(self._lock)
         self._reset_state()
 
@@ -265,7 +264,6 @@ class AlpacaBroker:
         self._by_client_id: dict[str, str] = {}
         self._submissions: Counter[str] = Counter()
         self._sequence = 0
-        self.order_accepted.clear()
 
     def reset(self) -> None:
         """Back to the initial account: no orders, initial cash, prices and scripts."""
@@ -428,7 +426,6 @@ class AlpacaBroker:
                 )
             self._orders[order.id] = order
             self._by_client_id[order.client_order_id] = order.id
-            self.order_accepted.set()
             self._accepted.notify_all()
             return Reply(200, order.to_api(), accepted_order=True)
 

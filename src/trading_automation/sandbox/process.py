@@ -75,17 +75,9 @@ class SandboxControl:
         """The faults not yet used up."""
         return list(self.call("GET", "faults")["faults"])
 
-    def clear_faults(self) -> None:
-        """Remove every scripted fault."""
-        self.call("DELETE", "faults")
-
     def requests(self) -> list[dict[str, Any]]:
         """Every API request the server received (method, path, query, status)."""
         return list(self.call("GET", "requests")["requests"])
-
-    def clear_requests(self) -> None:
-        """Forget the request log."""
-        self.call("DELETE", "requests")
 
     def release(self) -> None:
         """Let held answers go now."""
@@ -174,16 +166,6 @@ class SandboxProcess:
             log.close()
             raise RuntimeError(f"the sandbox subprocess did not start: {errors.strip()}")
         return cls(process, json.loads(line), log)
-
-    @property
-    def pid(self) -> int:
-        """The subprocess's id."""
-        return self.process.pid
-
-    def output(self) -> str:
-        """What the subprocess wrote to standard error so far (its request log)."""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
 
     def stop(self, timeout: float = 10.0) -> int:
         """Ask the sandbox to stop (SIGTERM), kill it after `timeout`; return its exit code."""
