@@ -30,12 +30,11 @@ from trading_automation.sandbox.alpaca import (
     DEFAULT_KEY_ID,
     DEFAULT_SECRET_KEY,
     AlpacaBroker,
-    AlpacaDataServer,
-    AlpacaTradingServer,
-    OrderScript,
 )
+from trading_automation.sandbox.alpaca_servers import AlpacaDataServer, AlpacaTradingServer
 from trading_automation.sandbox.faults import Fault
 from trading_automation.sandbox.market import OPEN, MarketCalendar
+from trading_automation.sandbox.orders import OrderScript
 from trading_automation.sandbox.process import SandboxControl, SandboxProcess
 from trading_automation.sandbox.quiver import DEFAULT_QUIVER_KEY, QuiverServer
 

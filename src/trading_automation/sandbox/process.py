@@ -29,7 +29,7 @@ from trading_automation.sandbox.faults import Fault
 from trading_automation.sandbox.quiver import DayBody, encode_day
 
 if TYPE_CHECKING:
-    from trading_automation.sandbox.alpaca import OrderScript
+    from trading_automation.sandbox.orders import OrderScript
 
 
 class SandboxControlError(RuntimeError):
