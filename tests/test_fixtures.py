@@ -10,7 +10,14 @@ from decimal import Decimal
 import pytest
 
 from trading_automation import fixtures
-from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.clients.models import (
+    Account,
+    Asset,
+    CalendarDay,
+    Clock,
+    LatestTrade,
+    Position,
+)
 from trading_automation.domain.enums import TradeStatus
 from trading_automation.domain.filings import canonical_json
 from trading_automation.domain.orders import AlpacaOrder
@@ -169,6 +176,15 @@ def test_order_fixtures_span_every_status_and_map_to_trade_statuses() -> None:
     assert filled.filled_qty == Decimal("7.375719132")
     whole = AlpacaOrder.from_api(fixtures.alpaca_order("filled_whole_shares"))
     assert (whole.qty, whole.notional, whole.filled_qty) == (Decimal(9), None, Decimal(9))
+
+
+@pytest.mark.parametrize("name", fixtures.ASSET_FIXTURES)
+def test_asset_fixtures_parse_into_assets(name: str) -> None:
+    asset = Asset.model_validate(fixtures.alpaca_asset(name))
+
+    assert asset.fractionable is (name == "fractionable")
+    assert asset.asset_class == "us_equity"
+    assert asset.tradable
 
 
 def test_error_fixtures_carry_alpacas_code_and_message() -> None:

@@ -46,7 +46,14 @@ from trading_automation.clients.http import (
     RetryPolicy,
     Timeouts,
 )
-from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.clients.models import (
+    Account,
+    Asset,
+    CalendarDay,
+    Clock,
+    LatestTrade,
+    Position,
+)
 from trading_automation.config import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.errors import ConfigurationError, InvalidValueError
@@ -63,15 +70,15 @@ KEY_ID_HEADER = "APCA-API-KEY-ID"
 SECRET_KEY_HEADER = "APCA-API-SECRET-KEY"  # noqa: S105 - a header name, not a secret
 
 
-_M = TypeVar("_M", Clock, CalendarDay, Account, Position, LatestTrade)
+_M = TypeVar("_M", Clock, CalendarDay, Account, Asset, Position, LatestTrade)
 
 _TRADING = "alpaca"
 _DATA = "alpaca-data"
 
 
 class AlpacaClient(PooledClient):
-    """Alpaca's trading API (clock, calendar, orders, account, positions) and its latest-trade
-    market-data endpoint, over one pool of connections.
+    """Alpaca's trading API (clock, calendar, orders, assets, account, positions) and its
+    latest-trade market-data endpoint, over one pool of connections.
 
     With `paper=True` (the default) a base URL other than the paper endpoint or a local sandbox is
     refused, whatever the settings said.
@@ -296,6 +303,12 @@ class AlpacaClient(PooledClient):
         )
         body = self._http.json(response, path=path, service=_DATA)
         return self._model(LatestTrade, body, path, service=_DATA, response=response)
+
+    def asset(self, symbol: str) -> Asset:
+        """What the broker knows of `symbol`: tradable, fractionable, …; `NotFoundError` when it
+        knows no such asset."""
+        path = f"/v2/assets/{quote(symbol_param(symbol), safe='.')}"
+        return self._model(Asset, self._get(path), path)
 
     def account(self) -> Account:
         """The account's balances."""

@@ -4,11 +4,12 @@ served by a trading API server and a market-data API server that share it
 
 Orders behave like Alpaca's as far as this system uses them: market DAY buys by notional or qty,
 unique `client_order_id` (a reuse is refused with Alpaca's 422), notional or fractional orders for
-assets marked not fractionable refused with a 422, orders costing more than the buying power
-refused with Alpaca's 403. An accepted order moves on each *poll* (a GET of it by id or client
-order id, or its appearance in a list): `new` after the first, optionally `partially_filled`, then
-`filled` (or canceled / expired / rejected) per its symbol's `OrderScript`. Fills are at the latest
-trade price; cash, buying power (cash less what open orders reserve), positions and equity follow.
+assets marked not fractionable refused with a 422 (`GET /v2/assets/{symbol}` says which are),
+orders costing more than the buying power refused with Alpaca's 403. An accepted order moves on
+each *poll* (a GET of it by id or client order id, or its appearance in a list): `new` after the
+first, optionally `partially_filled`, then `filled` (or canceled / expired / rejected) per its
+symbol's `OrderScript`. Fills are at the latest trade price; cash, buying power (cash less what
+open orders reserve), positions and equity follow.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ _DEFAULT_LIMIT = 50
 
 def _error(status: int, message: str, code: int = 40010001, **extra: Any) -> Reply:
     return Reply(status, {**extra, "code": code, "message": message})
+
+
+def asset_id(symbol: str) -> str:
+    """The sandbox's fixed asset id of `symbol` (the same in orders, positions and assets)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-asset/{symbol.upper()}"))
 
 
 def parse_instant(text: str) -> datetime | None:
@@ -239,7 +245,7 @@ class AlpacaBroker:
                 script=replace(self.scripts.get(symbol, self.default_script)),
                 created_at=self.now(),
                 nanos=self._next_sequence(),
-                asset_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-asset/{symbol}")),
+                asset_id=asset_id(symbol),
             )
             if order.cost_basis > self._buying_power():
                 return _error(
@@ -336,6 +342,20 @@ class AlpacaBroker:
             ]
             chosen.sort(key=lambda o: (o.created_at, o.nanos), reverse=direction == "desc")
             return Reply(200, [self._poll(order) for order in chosen[:limit]])
+
+    def asset(self, symbol_or_id: str) -> Reply:
+        """`GET /v2/assets/{symbol_or_asset_id}`: every symbol with a price is an asset, not
+        fractionable when so configured; any other is Alpaca's 404."""
+        wanted = symbol_or_id.strip().upper()
+        with self._lock:
+            by_id = {asset_id(symbol).upper(): symbol for symbol in self.prices}
+            symbol = wanted if wanted in self.prices else by_id.get(wanted)
+            if symbol is None:
+                return Reply(404, fixtures.alpaca_error("asset_not_found_404"))
+            fractionable = symbol not in self.non_fractionable
+        asset = fixtures.alpaca_asset("fractionable" if fractionable else "not_fractionable")
+        asset.update({"id": asset_id(symbol), "symbol": symbol, "name": f"{symbol} Common Stock"})
+        return Reply(200, asset)
 
     def account(self) -> dict[str, Any]:
         """`GET /v2/account`, derived from cash and fills."""

@@ -4,6 +4,7 @@ over one shared `AlpacaBroker`, each requiring Alpaca's key headers exactly."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from trading_automation import fixtures
 from trading_automation.sandbox.alpaca import AlpacaBroker, parse_instant
@@ -48,6 +49,8 @@ class AlpacaTradingServer(_AlpacaServer):
             return broker.order_by_client_id(request.query)
         if method == "GET" and path.startswith("/v2/orders/"):
             return broker.order_by_id(path.removeprefix("/v2/orders/"))
+        if method == "GET" and path.startswith("/v2/assets/"):
+            return broker.asset(unquote(path.removeprefix("/v2/assets/")))
         if method == "GET" and path == "/v2/account":
             return Reply(200, broker.account())
         if method == "GET" and path == "/v2/positions":
