@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import make_settings
 from tests.test_cli import run_cli
+from tests.worker_support import run_job
 from trading_automation.cli.db_commands import is_disposable
 from trading_automation.db import (
     CongressTradeFeed,
@@ -22,7 +23,8 @@ from trading_automation.db import (
     TradeStatus,
 )
 from trading_automation.db.models import Base
-from trading_automation.db.seed import reset, seed
+from trading_automation.db.seed import SeedConflictError, reset, seed
+from trading_automation.sandbox import OrderScript, Sandbox
 
 
 def _snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -153,3 +155,50 @@ def test_reset_on_a_local_database_runs_without_yes(
         assert uow.session.query(CongressTradeFeed).count() > 0
         assert uow.session.query(JobRun).count() == 3
     database.dispose()
+
+
+# --- a database that holds other trades ---------------------------------------------------------
+
+
+def test_seeding_over_the_trades_of_a_real_run_is_refused_before_anything_is_written(
+    database: Database,
+) -> None:
+    with Sandbox(script=OrderScript(fill_after_polls=1)) as sandbox:
+        run_job(database, sandbox)
+    before = _snapshot(database)
+
+    with (
+        pytest.raises(SeedConflictError, match="already holds other trades") as raised,
+        database.transaction() as uow,
+    ):
+        seed(uow)
+
+    assert raised.value.exit_code == 2
+    assert "db seed --reset" in str(raised.value)
+    assert _snapshot(database) == before
+
+
+def test_seeding_next_to_a_trade_of_another_filing_is_refused(database: Database) -> None:
+    with database.transaction() as uow:
+        uow.trades.record_intent(source_hash="a" * 64, symbol="TSLA")
+
+    with pytest.raises(SeedConflictError, match="TSLA"), database.transaction() as uow:
+        seed(uow)
+
+    with database.transaction(readonly=True) as uow:
+        assert uow.session.query(CongressTradeFeed).count() == 0
+
+
+def test_the_seed_command_on_a_database_with_other_trades_says_so_in_one_line(
+    migrated_url: str, database: Database, tmp_path: Path
+) -> None:
+    with database.transaction() as uow:
+        uow.trades.record_intent(source_hash="b" * 64, symbol="TSLA")
+
+    result = run_cli("db", "seed", env={"DATABASE_URL": migrated_url}, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the database already holds other trades")
+    assert "db seed --reset" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
