@@ -233,6 +233,80 @@ def test_orders_can_be_scripted_to_end_otherwise_than_filled(
     assert sandbox.broker.positions() == []
 
 
+def _held(status: str, cid: str, symbol: str = "NVDA") -> dict[str, Any]:
+    """An order fixture rewritten as an order the account already holds."""
+    order = fixtures.alpaca_order(status)
+    order.update({"id": f"held-{cid}", "client_order_id": cid, "symbol": symbol})
+    return order
+
+
+def test_preloaded_orders_are_known_by_id_client_order_id_and_in_lists() -> None:
+    held = [_held("filled", "old-1"), _held("partially_filled", "old-2", "AAPL")]
+
+    with (
+        Sandbox(orders=held) as sandbox,
+        sandbox.alpaca_client(retry=FAST_RETRY) as alpaca,
+    ):
+        by_id = alpaca.get_order("held-old-1")
+        by_cid = alpaca.get_order_by_client_order_id("old-2")
+        listed = alpaca.list_orders(status="all", direction="asc")
+        resent = alpaca.submit_order(symbol="AAPL", client_order_id="old-2", notional=1000)
+
+    assert (by_id.status, by_id.filled_qty) == ("filled", Decimal("7.375719132"))
+    assert by_cid.client_order_id == "old-2"
+    assert {order.client_order_id for order in listed} == {"old-1", "old-2"}
+    assert resent.id == "held-old-2", "a reused client order id is refused, like Alpaca"
+    assert sandbox.broker.orders_for("old-2") == 1
+    assert sandbox.broker.accepted_count == 2
+
+
+def test_preloaded_fills_are_paid_from_the_cash_and_open_ones_fill_on_polls() -> None:
+    filled = _held("filled", "old-1")
+    partial = _held("partially_filled", "old-2", "AAPL")
+    paid = Decimal(filled["filled_qty"]) * Decimal(filled["filled_avg_price"])
+    paid += Decimal(partial["filled_qty"]) * Decimal(partial["filled_avg_price"])
+
+    with (
+        Sandbox(orders=[filled, partial], cash="10000") as sandbox,
+        sandbox.alpaca_client(retry=FAST_RETRY) as alpaca,
+    ):
+        account = alpaca.account()
+        symbols = {position.symbol for position in alpaca.positions()}
+        polled = [alpaca.get_order("held-old-2") for _ in range(2)]
+
+    assert account.cash == (Decimal(10000) - paid).quantize(Decimal("0.01"))
+    assert symbols == {"NVDA", "AAPL"}
+    assert [order.status for order in polled] == ["partially_filled", "filled"]
+    assert polled[-1].filled_qty is not None
+    assert polled[-1].filled_qty > Decimal(partial["filled_qty"])
+
+
+def test_a_reset_keeps_the_preloaded_orders_and_drops_the_rest() -> None:
+    with (
+        Sandbox(orders=[_held("filled", "old-1")]) as sandbox,
+        sandbox.alpaca_client(retry=FAST_RETRY) as alpaca,
+    ):
+        alpaca.submit_order(symbol="MSFT", client_order_id="new-1", notional=1000)
+        sandbox.alpaca.reset()
+
+    assert [order["client_order_id"] for order in sandbox.broker.orders()] == ["old-1"]
+
+
+@pytest.mark.parametrize(
+    ("orders", "problem"),
+    [
+        ([_held("filled", "twice"), _held("filled", "twice")], "given twice"),
+        ([_held("filled", "x", "ZZZZ")], "no price for ZZZZ"),
+        ([{"id": "x", "status": "new"}], "client_order_id"),
+    ],
+)
+def test_unusable_preloaded_orders_are_refused_at_once(
+    orders: list[dict[str, Any]], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Sandbox(orders=orders)
+
+
 def test_reset_returns_to_the_initial_account(sandbox: Sandbox, alpaca: AlpacaClient) -> None:
     alpaca.submit_order(symbol="NVDA", client_order_id="r-1", notional=1000)
     sandbox.alpaca.faults.add(Fault.http_status(503, times=None))

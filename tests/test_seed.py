@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from tests.conftest import make_settings
 from tests.test_cli import run_cli
 from tests.worker_support import run_job
+from trading_automation.cli import cli
 from trading_automation.cli.db_commands import is_disposable
 from trading_automation.db import (
     CongressTradeFeed,
@@ -23,7 +25,8 @@ from trading_automation.db import (
     TradeStatus,
 )
 from trading_automation.db.models import Base
-from trading_automation.db.seed import SeedConflictError, reset, seed
+from trading_automation.db.seed import SeedConflictError, alpaca_orders, reset, seed
+from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.sandbox import OrderScript, Sandbox
 
 
@@ -202,3 +205,66 @@ def test_the_seed_command_on_a_database_with_other_trades_says_so_in_one_line(
     assert "db seed --reset" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+# --- the sandbox agrees with the seed -----------------------------------------------------------
+
+
+def test_the_seed_orders_are_the_orders_its_trades_are_bound_to(database: Database) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+    with database.transaction(readonly=True) as uow:
+        bound = {
+            trade.client_order_id: trade.alpaca_order_id
+            for trade in uow.session.scalars(select(Trade))
+            if trade.alpaca_order_id is not None
+        }
+
+    orders = alpaca_orders()
+
+    assert {order["client_order_id"]: order["id"] for order in orders} == bound
+    assert all(AlpacaOrder.from_api(order).symbol for order in orders)
+
+
+def test_a_seeded_database_reconciles_against_the_sandbox_without_an_error(
+    database: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+    with database.transaction(readonly=True) as uow:
+        open_bound = uow.session.scalars(
+            select(Trade).where(
+                Trade.alpaca_order_id.is_not(None),
+                Trade.status.in_([TradeStatus.ACCEPTED, TradeStatus.PARTIALLY_FILLED]),
+            )
+        ).all()
+    assert open_bound, "the seed holds open orders: what reconcile looks up"
+
+    with Sandbox(orders=alpaca_orders()) as sandbox:
+        result = _reconcile(sandbox, migrated_url, tmp_path)
+        looked_up = sandbox.alpaca.request_count("GET", "/v2/orders")
+
+    assert result.exit_code == 0, result.output
+    assert "error" not in result.output
+    assert looked_up == 1, "every open order was in the one list"
+
+
+def test_a_sandbox_without_the_seed_orders_is_what_made_reconcile_fail(
+    database: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+
+    with Sandbox() as sandbox:
+        result = _reconcile(sandbox, migrated_url, tmp_path)
+
+    assert result.exit_code == 1
+    assert "HTTP 404" in result.output
+
+
+def _reconcile(sandbox: Sandbox, database_url: str, directory: Path) -> Result:
+    """`trading-automation reconcile` in this process, pointed at `sandbox` and the database."""
+    env_file = directory / "empty.env"
+    env_file.write_text("")
+    env = sandbox.env() | {"DATABASE_URL": database_url, "HTTP_RETRY_ATTEMPTS": "1"}
+    return CliRunner().invoke(cli, ["--env-file", str(env_file), "reconcile"], env=env)

@@ -54,7 +54,11 @@ __all__ = [
 
 
 class Sandbox:
-    """Quiver, Alpaca trading and Alpaca market data on 127.0.0.1, started and stopped together."""
+    """Quiver, Alpaca trading and Alpaca market data on 127.0.0.1, started and stopped together.
+
+    The paper account starts empty; `orders` preloads it with Alpaca order payloads, e.g.
+    `trading_automation.db.seed.alpaca_orders()` so that it agrees with a `db seed` database.
+    """
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class Sandbox:
         prices: Mapping[str, Decimal | str] | None = None,
         non_fractionable: Iterable[str] = fixtures.NON_FRACTIONABLE_SYMBOLS,
         script: OrderScript | None = None,
+        orders: Iterable[Mapping[str, Any]] = (),
         holidays: Iterable[date] = (),
         half_days: Iterable[date] = (),
         alpaca_port: int = 0,
@@ -88,6 +93,7 @@ class Sandbox:
             non_fractionable=non_fractionable,
             cash=cash,
             script=script,
+            orders=orders,
             monotonic=monotonic,
         )
         self.alpaca = AlpacaTradingServer(self.broker, port=alpaca_port, log=log)

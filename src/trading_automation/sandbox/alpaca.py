@@ -30,6 +30,7 @@ from trading_automation.sandbox.market import OPEN, MarketCalendar
 from trading_automation.sandbox.orders import (
     OrderScript,
     SandboxOrder,
+    asset_id,
     money,
     order_timestamp,
     parse_decimal,
@@ -49,11 +50,6 @@ def _error(status: int, message: str, code: int = 40010001, **extra: Any) -> Rep
     return Reply(status, {**extra, "code": code, "message": message})
 
 
-def asset_id(symbol: str) -> str:
-    """The sandbox's fixed asset id of `symbol` (the same in orders, positions and assets)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-asset/{symbol.upper()}"))
-
-
 def parse_instant(text: str) -> datetime | None:
     """An instant from ISO text (a bare date is its New York midnight); None when unreadable."""
     try:
@@ -66,7 +62,12 @@ def parse_instant(text: str) -> datetime | None:
 
 
 class AlpacaBroker:
-    """The in-memory brokerage behind the Alpaca sandbox servers (thread-safe)."""
+    """The in-memory brokerage behind the Alpaca sandbox servers (thread-safe).
+
+    `orders` are Alpaca order payloads the account already holds when it starts (and after a
+    reset): their fills are paid from `cash` and held as positions, and open ones move along like
+    any other order.
+    """
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class AlpacaBroker:
         non_fractionable: Iterable[str] = fixtures.NON_FRACTIONABLE_SYMBOLS,
         cash: Decimal | str = DEFAULT_CASH,
         script: OrderScript | None = None,
+        orders: Iterable[Mapping[str, Any]] = (),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.key_id = key_id
@@ -100,6 +102,7 @@ class AlpacaBroker:
         self._initial_non_fractionable = frozenset(s.upper() for s in non_fractionable)
         self._initial_cash = Decimal(str(cash))
         self._initial_script = script or OrderScript()
+        self._history = [dict(order) for order in orders]
         self._accepted = threading.Condition(self._lock)
         self._reset_state()
 
@@ -113,9 +116,22 @@ class AlpacaBroker:
         self._by_client_id: dict[str, str] = {}
         self._submissions: Counter[str] = Counter()
         self._sequence = 0
+        for payload in self._history:
+            self._preload(payload)
+
+    def _preload(self, payload: Mapping[str, Any]) -> None:
+        symbol = str(payload.get("symbol", "")).strip().upper()
+        script = replace(self.scripts.get(symbol, self.default_script))
+        order = SandboxOrder.from_api(payload, prices=self.prices, script=script)
+        if order.client_order_id in self._by_client_id or order.id in self._orders:
+            raise ValueError(f"order {order.id} ({order.client_order_id}) is given twice")
+        self._orders[order.id] = order
+        self._by_client_id[order.client_order_id] = order.id
+        self.cash -= order.qty_cost(order.filled_qty)
 
     def reset(self) -> None:
-        """Back to the initial account: no orders, initial cash, prices and scripts."""
+        """Back to the initial account: its preloaded orders only, initial cash, prices and
+        scripts."""
         with self._lock:
             self._reset_state()
 

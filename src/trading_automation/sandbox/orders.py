@@ -3,12 +3,14 @@ Alpaca's API shows them, and the positions their fills add up to."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
+from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK
 
 OPEN_STATUSES = frozenset({"accepted", "new", "pending_new", "partially_filled"})
@@ -36,6 +38,11 @@ def order_timestamp(instant: datetime, nanos: int = 0) -> str:
     """Alpaca's order timestamp: UTC, nanosecond precision, `Z`."""
     moment = instant.astimezone(UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}{nanos % 1000:03d}Z"
+
+
+def asset_id(symbol: str) -> str:
+    """The sandbox's fixed asset id of `symbol` (the same in orders, positions and assets)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-asset/{symbol.upper()}"))
 
 
 def parse_decimal(value: object) -> Decimal | None:
@@ -94,6 +101,41 @@ class SandboxOrder:
     failed_at: datetime | None = None
     polls: int = 0
     asset_id: str = field(default="")
+
+    @classmethod
+    def from_api(
+        cls, payload: Mapping[str, Any], *, prices: Mapping[str, Decimal], script: OrderScript
+    ) -> SandboxOrder:
+        """An order the account already holds, from its Alpaca payload (ValueError if unusable).
+
+        It fills at its `filled_avg_price`, else at the symbol's latest price, and moves along
+        `script` from its next poll like any other.
+        """
+        parsed = AlpacaOrder.from_api(payload)
+        symbol = parsed.symbol.strip().upper()
+        if symbol not in prices:
+            raise ValueError(f"order {parsed.id}: the sandbox has no price for {symbol}")
+        if (parsed.notional is None) == (parsed.qty is None) or parsed.created_at is None:
+            raise ValueError(f"order {parsed.id}: needs created_at and one of notional or qty")
+        return cls(
+            id=parsed.id,
+            client_order_id=parsed.client_order_id,
+            symbol=symbol,
+            notional=parsed.notional,
+            qty=parsed.qty,
+            price=parsed.filled_avg_price or prices[symbol],
+            script=script,
+            created_at=parsed.created_at,
+            nanos=0,
+            status=parsed.status,
+            filled_qty=parsed.filled_qty or Decimal(0),
+            updated_at=parsed.updated_at,
+            filled_at=parsed.filled_at,
+            canceled_at=parsed.canceled_at,
+            expired_at=parsed.expired_at,
+            failed_at=parsed.failed_at,
+            asset_id=asset_id(symbol),
+        )
 
     @property
     def is_open(self) -> bool:
