@@ -30,6 +30,7 @@ from trading_automation.sandbox.market import OPEN, MarketCalendar
 from trading_automation.sandbox.orders import (
     OrderScript,
     SandboxOrder,
+    account_payload,
     asset_id,
     money,
     order_timestamp,
@@ -376,38 +377,14 @@ class AlpacaBroker:
     def account(self) -> dict[str, Any]:
         """`GET /v2/account`, derived from cash and fills."""
         with self._lock:
-            long_value = sum(
-                (Decimal(p["market_value"]) for p in self.positions()), start=Decimal(0)
+            today = self.now().astimezone(NEW_YORK).date()
+            return account_payload(
+                cash=self.cash,
+                starting_cash=self._initial_cash,
+                buying_power=self._buying_power(),
+                positions=self.positions(),
+                balance_asof=self.calendar.previous_trading_day(today),
             )
-            buying_power = money(self._buying_power())
-            equity = self.cash + long_value
-            account = fixtures.alpaca_account()
-            account.update(
-                {
-                    "buying_power": buying_power,
-                    "regt_buying_power": buying_power,
-                    "effective_buying_power": buying_power,
-                    "non_marginable_buying_power": buying_power,
-                    "options_buying_power": buying_power,
-                    "daytrading_buying_power": "0",
-                    "cash": money(self.cash),
-                    "portfolio_value": money(equity),
-                    "equity": money(equity),
-                    "last_equity": money(self._initial_cash),
-                    "sma": money(self._initial_cash),
-                    "long_market_value": money(long_value),
-                    "position_market_value": money(long_value),
-                    "short_market_value": "0",
-                    "initial_margin": money(long_value),
-                    "maintenance_margin": money(long_value * Decimal("0.3")),
-                    "multiplier": "1",
-                    "shorting_enabled": False,
-                    "balance_asof": self.calendar.previous_trading_day(
-                        self.now().astimezone(NEW_YORK).date()
-                    ).isoformat(),
-                }
-            )
-            return account
 
     def positions(self) -> list[dict[str, Any]]:
         """`GET /v2/positions`, aggregated from fills, valued at the latest prices."""

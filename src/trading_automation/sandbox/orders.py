@@ -1,15 +1,16 @@
 """Orders held by the sandbox broker: how they move along, what they cost and hold back, how
-Alpaca's API shows them, and the positions their fills add up to."""
+Alpaca's API shows them, and the positions and account their fills add up to."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
+from trading_automation import fixtures
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK
 
@@ -305,3 +306,42 @@ def positions_payload(
             }
         )
     return rows
+
+
+def account_payload(
+    *,
+    cash: Decimal,
+    starting_cash: Decimal,
+    buying_power: Decimal,
+    positions: list[dict[str, Any]],
+    balance_asof: date,
+) -> dict[str, Any]:
+    """`GET /v2/account` of a cash account holding `positions` (the fixture's other fields)."""
+    long_value = sum((Decimal(p["market_value"]) for p in positions), start=Decimal(0))
+    power = money(buying_power)
+    equity = cash + long_value
+    account = fixtures.alpaca_account()
+    account.update(
+        {
+            "buying_power": power,
+            "regt_buying_power": power,
+            "effective_buying_power": power,
+            "non_marginable_buying_power": power,
+            "options_buying_power": power,
+            "daytrading_buying_power": "0",
+            "cash": money(cash),
+            "portfolio_value": money(equity),
+            "equity": money(equity),
+            "last_equity": money(starting_cash),
+            "sma": money(starting_cash),
+            "long_market_value": money(long_value),
+            "position_market_value": money(long_value),
+            "short_market_value": "0",
+            "initial_margin": money(long_value),
+            "maintenance_margin": money(long_value * Decimal("0.3")),
+            "multiplier": "1",
+            "shorting_enabled": False,
+            "balance_asof": balance_asof.isoformat(),
+        }
+    )
+    return account
