@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.sandbox_support import FAST_RETRY, FAST_TIMEOUTS
+from trading_automation import fixtures
 from trading_automation.clients import (
     AlpacaClient,
     AuthenticationError,
@@ -24,8 +25,9 @@ from trading_automation.clients import (
 )
 from trading_automation.config import load_settings
 from trading_automation.domain.enums import TradeStatus
+from trading_automation.domain.jsonvalues import dumps
 from trading_automation.errors import ConfigurationError, InvalidValueError
-from trading_automation.sandbox import Fault, OrderScript, Sandbox
+from trading_automation.sandbox import Fault, OrderScript, Sandbox, SandboxControl
 
 ORDERS = "/v2/orders"
 BY_CLIENT_ID = "/v2/orders:by_client_order_id"
@@ -192,6 +194,80 @@ def test_latest_trade_comes_from_the_data_api_as_an_exact_decimal(
     assert sandbox.alpaca.request_count() == 0
 
 
+EIGHTEEN_DIGITS = "123456789.123456789"
+
+
+def test_a_price_with_eighteen_significant_digits_survives_exactly(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    sandbox.broker.set_prices({"NVDA": EIGHTEEN_DIGITS})
+
+    trade = alpaca.latest_trade("NVDA")
+
+    assert trade.price == Decimal(EIGHTEEN_DIGITS)
+    assert f'"p":{EIGHTEEN_DIGITS}' in sandbox.broker.latest_trade("NVDA").body().decode()
+
+
+def test_json_numbers_of_eighteen_significant_digits_in_orders_and_accounts_survive(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    # Alpaca writes these as strings; written as JSON numbers they must keep every digit too.
+    placed = alpaca.submit_order(symbol="NVDA", client_order_id="digits-1", notional=1000)
+    price, qty = Decimal(EIGHTEEN_DIGITS), Decimal("8.000000001")
+    order = dumps(placed.raw | {"filled_qty": qty, "filled_avg_price": price})
+    account = dumps(fixtures.alpaca_account() | {"cash": price})
+    assert f'"filled_avg_price":{EIGHTEEN_DIGITS}' in order
+    sandbox.alpaca.faults.add(
+        Fault.malformed(body=order, path=f"{ORDERS}/{placed.id}"),
+        Fault.malformed(body=account, path="/v2/account"),
+    )
+
+    fetched = alpaca.get_order(placed.id)
+    balances = alpaca.account()
+
+    assert fetched.filled_avg_price == Decimal(EIGHTEEN_DIGITS)
+    assert fetched.raw["filled_avg_price"] == Decimal(EIGHTEEN_DIGITS)
+    assert fetched.filled_qty == Decimal("8.000000001")
+    assert balances.cash == Decimal(EIGHTEEN_DIGITS)
+
+
+def test_an_asset_says_whether_notional_orders_will_be_taken(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    aapl = alpaca.asset("aapl")
+    kkr = alpaca.asset("KKR")
+    brk = alpaca.asset("BRK.A")
+
+    assert (aapl.symbol, aapl.fractionable, aapl.tradable) == ("AAPL", True, True)
+    assert (kkr.fractionable, brk.fractionable) == (False, False)
+    assert aapl.asset_class == "us_equity"
+    assert aapl.model_extra is not None
+    assert "margin_requirement_long" in aapl.model_extra
+    assert sandbox.alpaca.request_count("GET", "/v2/assets/BRK.A") == 1
+    with pytest.raises(ValidationRefusedError, match="not fractionable"):
+        alpaca.submit_order(symbol="KKR", client_order_id="asset-kkr", notional=1000)
+
+
+def test_an_asset_is_found_by_its_id_as_well_and_matches_the_orders_asset_id(
+    alpaca: AlpacaClient,
+) -> None:
+    order = alpaca.submit_order(symbol="NVDA", client_order_id="asset-id-1", notional=1000)
+    asset = alpaca.asset("NVDA")
+
+    assert order.model_extra is not None
+    assert asset.id == order.model_extra["asset_id"]
+    assert alpaca.asset(asset.id).symbol == "NVDA"
+
+
+def test_which_assets_are_fractionable_is_scriptable_over_the_control_endpoint(
+    sandbox: Sandbox, alpaca: AlpacaClient
+) -> None:
+    SandboxControl(sandbox.alpaca.url).set_non_fractionable(["aapl"])
+
+    assert alpaca.asset("AAPL").fractionable is False
+    assert alpaca.asset("KKR").fractionable is True
+
+
 def test_account_and_positions_follow_the_fills(sandbox: Sandbox, alpaca: AlpacaClient) -> None:
     before = alpaca.account()
     order = alpaca.submit_order(symbol="KKR", client_order_id="cid-acct", qty=9)
@@ -266,6 +342,14 @@ def test_an_unknown_order_is_not_found(alpaca: AlpacaClient) -> None:
 
     assert raised.value.status_code == 404
     assert raised.value.code == 40410000
+
+
+def test_an_unknown_asset_is_not_found_like_alpaca_says_it(alpaca: AlpacaClient) -> None:
+    with pytest.raises(NotFoundError) as raised:
+        alpaca.asset("ZZZZ")
+
+    assert (raised.value.status_code, raised.value.code) == (404, 40410000)
+    assert raised.value.api_message == "asset not found"
 
 
 def test_an_unknown_symbol_has_no_latest_trade(alpaca: AlpacaClient) -> None:

@@ -20,6 +20,7 @@ from trading_automation.clients.errors import (
     retry_after_seconds,
 )
 from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.domain.jsonvalues import loads
 
 
 def test_numeric_strings_with_nine_decimals_stay_exact() -> None:
@@ -36,6 +37,20 @@ def test_json_numbers_become_the_decimals_that_were_written() -> None:
 
     assert trade.price == Decimal("0.1")
     assert trade.size == Decimal(3)
+
+
+def test_exactly_parsed_json_numbers_pass_through_every_model_unchanged() -> None:
+    trade = LatestTrade.model_validate(
+        loads('{"symbol": "X", "trade": {"p": 123456789.123456789, "s": 100, "i": 52983525029}}')
+    )
+    position = Position.model_validate(loads('{"symbol": "X", "qty": 4.180203894123456789}'))
+    account = Account.model_validate(loads('{"id": "a", "cash": 1e-9, "crypto_tier": 1.5}'))
+
+    assert trade.price == Decimal("123456789.123456789")
+    assert (trade.size, trade.trade_id) == (Decimal(100), 52983525029)
+    assert position.qty == Decimal("4.180203894123456789")
+    assert account.cash == Decimal("1E-9")
+    assert account.model_extra == {"crypto_tier": Decimal("1.5")}
 
 
 def test_missing_and_empty_optional_fields_are_none_and_extras_are_kept() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from trading_automation.clients import (
     UnexpectedResponseError,
 )
 from trading_automation.config import load_settings
+from trading_automation.domain.jsonvalues import loads
 from trading_automation.errors import ConfigurationError
 from trading_automation.sandbox import Fault, Sandbox
 
@@ -28,10 +29,26 @@ def test_a_day_of_records_comes_back_exactly_as_published(
 ) -> None:
     records = quiver.congress_trading(DAY)
 
-    assert records == json.loads(fixtures.quiver_day_body(DAY))
+    assert records == loads(fixtures.quiver_day_body(DAY))
+    assert records == fixtures.quiver_day(DAY), "the fixture loader parses like the client"
+    assert records[0]["excess_return"] == Decimal("4.02")
     assert records[4] == records[5], "duplicates are kept: the repository decides"
     assert sandbox.quiver.requests()[0].query == {"date": "20240618"}
     assert sandbox.quiver.requests()[0].path == "/beta/bulk/congresstrading"
+
+
+def test_a_number_with_eighteen_significant_digits_survives_exactly(
+    sandbox: Sandbox, quiver: QuiverClient
+) -> None:
+    sandbox.quiver.set_day(
+        DAY, b'[{"Ticker": "AAPL", "excess_return": 123456789.123456789, "Trade_Size_USD": 15001}]'
+    )
+
+    [record] = quiver.congress_trading(DAY)
+
+    assert record["excess_return"] == Decimal("123456789.123456789")
+    assert record["Trade_Size_USD"] == 15001
+    assert type(record["Trade_Size_USD"]) is int
 
 
 def test_unicode_names_and_odd_values_survive_untouched(quiver: QuiverClient) -> None:

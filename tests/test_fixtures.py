@@ -3,7 +3,6 @@ the odd cases the ingest and the worker must handle."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, time
 from decimal import Decimal
@@ -11,8 +10,16 @@ from decimal import Decimal
 import pytest
 
 from trading_automation import fixtures
-from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.clients.models import (
+    Account,
+    Asset,
+    CalendarDay,
+    Clock,
+    LatestTrade,
+    Position,
+)
 from trading_automation.domain.enums import TradeStatus
+from trading_automation.domain.filings import canonical_json
 from trading_automation.domain.orders import AlpacaOrder
 
 QUIVER_FIELDS = {
@@ -92,7 +99,7 @@ def test_quiver_records_include_every_odd_case_the_ingest_must_handle() -> None:
 
 def test_a_day_holds_an_exact_duplicate_and_one_ticker_bought_by_three_members() -> None:
     day = fixtures.quiver_day(date(2024, 6, 18))
-    canonical = Counter(json.dumps(record, sort_keys=True) for record in day)
+    canonical = Counter(canonical_json(record) for record in day)
     amzn_buyers = {
         record["Name"]
         for record in day
@@ -108,7 +115,7 @@ def test_the_demo_window_holds_a_realistic_set_of_purchases_including_non_fracti
 ):
     prices = fixtures.latest_trade_prices()
     distinct = {
-        json.dumps(record, sort_keys=True): ticker(record)
+        canonical_json(record): ticker(record)
         for day, record in all_records()
         if date(2024, 6, 18) <= day <= date(2024, 6, 20)
         and record.get("Transaction") == "Purchase"
@@ -169,6 +176,15 @@ def test_order_fixtures_span_every_status_and_map_to_trade_statuses() -> None:
     assert filled.filled_qty == Decimal("7.375719132")
     whole = AlpacaOrder.from_api(fixtures.alpaca_order("filled_whole_shares"))
     assert (whole.qty, whole.notional, whole.filled_qty) == (Decimal(9), None, Decimal(9))
+
+
+@pytest.mark.parametrize("name", fixtures.ASSET_FIXTURES)
+def test_asset_fixtures_parse_into_assets(name: str) -> None:
+    asset = Asset.model_validate(fixtures.alpaca_asset(name))
+
+    assert asset.fractionable is (name == "fractionable")
+    assert asset.asset_class == "us_equity"
+    assert asset.tradable
 
 
 def test_error_fixtures_carry_alpacas_code_and_message() -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import date
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from tests.sandbox_support import FAST_RETRY
 from trading_automation.clients import AlpacaClient, QuiverClient
 from trading_automation.config import load_settings
+from trading_automation.db.seed import alpaca_orders
 from trading_automation.sandbox import Fault, SandboxProcess
 
 
@@ -28,7 +30,9 @@ def port_of(url: str) -> int:
 
 
 def test_a_subprocess_sandbox_serves_the_clients_and_obeys_its_control_endpoints() -> None:
-    with SandboxProcess.start("--today", "2024-06-19", "--frozen-clock", "--cash", "5000") as box:
+    with SandboxProcess.start(
+        "--today", "2024-06-19", "--frozen-clock", "--cash", "5000", "--no-seed-orders"
+    ) as box:
         settings = load_settings(
             _env_file=None, **{name.lower(): value for name, value in box.env.items()}
         )
@@ -52,6 +56,20 @@ def test_a_subprocess_sandbox_serves_the_clients_and_obeys_its_control_endpoints
     assert state["accepted"] == 1
     assert [r["status"] for r in requests if r["path"] == "/v2/account"] == [503, 200]
     assert code == 0
+
+
+def test_the_command_starts_the_account_with_the_seed_orders_unless_told_not_to() -> None:
+    with (
+        SandboxProcess.start("--quiet") as seeded,
+        SandboxProcess.start("--no-seed-orders") as empty,
+    ):
+        held = seeded.alpaca.orders()
+        none = empty.alpaca.orders()
+
+    expected = {order["client_order_id"]: order["id"] for order in alpaca_orders()}
+    assert {order["client_order_id"]: order["id"] for order in held["orders"]} == expected
+    assert Decimal(held["cash"]) < 100_000
+    assert (none["orders"], Decimal(none["cash"])) == ([], 100_000)
 
 
 def test_stopping_the_subprocess_closes_its_ports() -> None:

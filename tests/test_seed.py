@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from tests.conftest import make_settings
 from tests.test_cli import run_cli
+from tests.worker_support import run_job
+from trading_automation.cli import cli
 from trading_automation.cli.db_commands import is_disposable
 from trading_automation.db import (
     CongressTradeFeed,
@@ -22,7 +25,9 @@ from trading_automation.db import (
     TradeStatus,
 )
 from trading_automation.db.models import Base
-from trading_automation.db.seed import reset, seed
+from trading_automation.db.seed import SeedConflictError, alpaca_orders, reset, seed
+from trading_automation.domain.orders import AlpacaOrder
+from trading_automation.sandbox import OrderScript, Sandbox
 
 
 def _snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -153,3 +158,113 @@ def test_reset_on_a_local_database_runs_without_yes(
         assert uow.session.query(CongressTradeFeed).count() > 0
         assert uow.session.query(JobRun).count() == 3
     database.dispose()
+
+
+# --- a database that holds other trades ---------------------------------------------------------
+
+
+def test_seeding_over_the_trades_of_a_real_run_is_refused_before_anything_is_written(
+    database: Database,
+) -> None:
+    with Sandbox(script=OrderScript(fill_after_polls=1)) as sandbox:
+        run_job(database, sandbox)
+    before = _snapshot(database)
+
+    with (
+        pytest.raises(SeedConflictError, match="already holds other trades") as raised,
+        database.transaction() as uow,
+    ):
+        seed(uow)
+
+    assert raised.value.exit_code == 2
+    assert "db seed --reset" in str(raised.value)
+    assert _snapshot(database) == before
+
+
+def test_seeding_next_to_a_trade_of_another_filing_is_refused(database: Database) -> None:
+    with database.transaction() as uow:
+        uow.trades.record_intent(source_hash="a" * 64, symbol="TSLA")
+
+    with pytest.raises(SeedConflictError, match="TSLA"), database.transaction() as uow:
+        seed(uow)
+
+    with database.transaction(readonly=True) as uow:
+        assert uow.session.query(CongressTradeFeed).count() == 0
+
+
+def test_the_seed_command_on_a_database_with_other_trades_says_so_in_one_line(
+    migrated_url: str, database: Database, tmp_path: Path
+) -> None:
+    with database.transaction() as uow:
+        uow.trades.record_intent(source_hash="b" * 64, symbol="TSLA")
+
+    result = run_cli("db", "seed", env={"DATABASE_URL": migrated_url}, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the database already holds other trades")
+    assert "db seed --reset" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+# --- the sandbox agrees with the seed -----------------------------------------------------------
+
+
+def test_the_seed_orders_are_the_orders_its_trades_are_bound_to(database: Database) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+    with database.transaction(readonly=True) as uow:
+        bound = {
+            trade.client_order_id: trade.alpaca_order_id
+            for trade in uow.session.scalars(select(Trade))
+            if trade.alpaca_order_id is not None
+        }
+
+    orders = alpaca_orders()
+
+    assert {order["client_order_id"]: order["id"] for order in orders} == bound
+    assert all(AlpacaOrder.from_api(order).symbol for order in orders)
+
+
+def test_a_seeded_database_reconciles_against_the_sandbox_without_an_error(
+    database: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+    with database.transaction(readonly=True) as uow:
+        open_bound = uow.session.scalars(
+            select(Trade).where(
+                Trade.alpaca_order_id.is_not(None),
+                Trade.status.in_([TradeStatus.ACCEPTED, TradeStatus.PARTIALLY_FILLED]),
+            )
+        ).all()
+    assert open_bound, "the seed holds open orders: what reconcile looks up"
+
+    with Sandbox(orders=alpaca_orders()) as sandbox:
+        result = _reconcile(sandbox, migrated_url, tmp_path)
+        looked_up = sandbox.alpaca.request_count("GET", "/v2/orders")
+
+    assert result.exit_code == 0, result.output
+    assert "error" not in result.output
+    assert looked_up == 1, "every open order was in the one list"
+
+
+def test_a_sandbox_without_the_seed_orders_is_what_made_reconcile_fail(
+    database: Database, migrated_url: str, tmp_path: Path
+) -> None:
+    with database.transaction() as uow:
+        seed(uow)
+
+    with Sandbox() as sandbox:
+        result = _reconcile(sandbox, migrated_url, tmp_path)
+
+    assert result.exit_code == 1
+    assert "HTTP 404" in result.output
+
+
+def _reconcile(sandbox: Sandbox, database_url: str, directory: Path) -> Result:
+    """`trading-automation reconcile` in this process, pointed at `sandbox` and the database."""
+    env_file = directory / "empty.env"
+    env_file.write_text("")
+    env = sandbox.env() | {"DATABASE_URL": database_url, "HTTP_RETRY_ATTEMPTS": "1"}
+    return CliRunner().invoke(cli, ["--env-file", str(env_file), "reconcile"], env=env)

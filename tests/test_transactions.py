@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import date
 
@@ -18,6 +17,9 @@ from trading_automation.db.errors import (
 )
 from trading_automation.db.models import IngestCheckpoint, JobRun, Trade
 from trading_automation.domain.enums import JobType
+
+# Bounds a wait for another thread only so that a broken test fails instead of hanging.
+GUARD_S = 30.0
 
 
 def _trade(number: int) -> Trade:
@@ -241,28 +243,35 @@ def test_run_retries_while_another_sqlite_writer_holds_the_lock(
     upgrade(alembic_config(make_settings(url)))
     holder = Database.from_settings(make_settings(url))
     waiter = Database.from_settings(make_settings(url, db_busy_timeout_ms=50))
-    locked = threading.Event()
+    locked, release, released = threading.Event(), threading.Event(), threading.Event()
 
     def hold_lock() -> None:
-        with holder.transaction() as uow:
-            uow.session.add(_trade(1))
-            uow.flush()
-            locked.set()
-            time.sleep(0.6)
+        # Holds the write lock until the waiter has failed once and is trying again.
+        try:
+            with holder.transaction() as uow:
+                uow.session.add(_trade(1))
+                uow.flush()
+                locked.set()
+                release.wait(timeout=GUARD_S)
+        finally:
+            released.set()
 
     thread = threading.Thread(target=hold_lock)
     thread.start()
-    locked.wait(timeout=5)
+    assert locked.wait(timeout=GUARD_S)
     attempts: list[int] = []
 
     def write(uow: UnitOfWork) -> None:
         attempts.append(1)
+        if len(attempts) > 1:
+            release.set()
+            released.wait(timeout=GUARD_S)
         uow.session.add(_trade(2))
 
-    waiter.run(write, attempts=10, base_delay_s=0.1, max_delay_s=0.4)
-    thread.join()
+    waiter.run(write, attempts=10, base_delay_s=0.01, max_delay_s=0.02)
+    thread.join(timeout=GUARD_S)
 
-    assert len(attempts) > 1
+    assert len(attempts) == 2
     assert _count(waiter) == 2
     holder.dispose()
     waiter.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from tests.sandbox_support import FAST_RETRY, FAST_TIMEOUTS
 from trading_automation import fixtures
 from trading_automation.db import Database, JobRun, JobType, Trade
+from trading_automation.domain.filings import canonical_json
 from trading_automation.sandbox import Sandbox
 from trading_automation.worker.open_job import OpenJob, OpenJobOptions, OpenJobResult
 
@@ -66,9 +66,7 @@ def run_job(
 
 def distinct_records(days: tuple[date, ...]) -> int:
     """How many distinct raw records the fixture days hold (exact duplicates once)."""
-    return len(
-        {json.dumps(record, sort_keys=True) for day in days for record in fixtures.quiver_day(day)}
-    )
+    return len({canonical_json(record) for day in days for record in fixtures.quiver_day(day)})
 
 
 def trades(database: Database) -> list[Trade]:

@@ -84,6 +84,13 @@ def _parse_money(_ctx: click.Context, _param: click.Parameter, value: str) -> De
     help="The paper account's starting cash.",
 )
 @click.option(
+    "--seed-orders/--no-seed-orders",
+    default=True,
+    show_default=True,
+    help="Start the paper account with the orders of `db seed`'s trades, so that a seeded "
+    "database reconciles against it; --no-seed-orders starts it empty.",
+)
+@click.option(
     "--fill-after-polls",
     type=click.IntRange(min=1),
     default=2,
@@ -132,6 +139,7 @@ def sandbox(
     half_day: tuple[date, ...],
     non_fractionable: str,
     cash: Decimal,
+    seed_orders: bool,
     fill_after_polls: int,
     partial_fill_after_polls: int | None,
     alpaca_port: int,
@@ -152,6 +160,12 @@ def sandbox(
     from trading_automation.domain.timestamps import NEW_YORK
     from trading_automation.sandbox import OrderScript, Sandbox
 
+    orders: list[dict[str, Any]] = []
+    if seed_orders:
+        from trading_automation.db.seed import alpaca_orders
+
+        orders = alpaca_orders()
+
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
@@ -167,6 +181,7 @@ def sandbox(
         script=OrderScript(
             fill_after_polls=fill_after_polls, partial_fill_after_polls=partial_fill_after_polls
         ),
+        orders=orders,
         holidays=holiday,
         half_days=half_day,
         alpaca_port=alpaca_port,

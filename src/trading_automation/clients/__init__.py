@@ -17,13 +17,21 @@ from trading_automation.clients.errors import (
     ValidationRefusedError,
 )
 from trading_automation.clients.http import RetryPolicy, Timeouts
-from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.clients.models import (
+    Account,
+    Asset,
+    CalendarDay,
+    Clock,
+    LatestTrade,
+    Position,
+)
 from trading_automation.clients.quiver import QuiverClient
 
 __all__ = [
     "Account",
     "AlpacaClient",
     "ApiError",
+    "Asset",
     "AuthenticationError",
     "CalendarDay",
     "Clock",

@@ -19,6 +19,15 @@ import structlog
 from pydantic import ValidationError
 
 from trading_automation import __version__
+from trading_automation.clients.alpaca_params import (
+    MAX_LIST_LIMIT,
+    Direction,
+    OrderStatusFilter,
+    order_list_params,
+    order_payload,
+    required,
+    symbol_param,
+)
 from trading_automation.clients.errors import (
     REQUEST_ID_HEADER,
     ApiError,
@@ -37,36 +46,39 @@ from trading_automation.clients.http import (
     RetryPolicy,
     Timeouts,
 )
-from trading_automation.clients.models import Account, CalendarDay, Clock, LatestTrade, Position
+from trading_automation.clients.models import (
+    Account,
+    Asset,
+    CalendarDay,
+    Clock,
+    LatestTrade,
+    Position,
+)
 from trading_automation.config import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
-from trading_automation.domain.decimals import fit_decimal
 from trading_automation.domain.orders import AlpacaOrder
-from trading_automation.domain.timestamps import require_aware_utc
 from trading_automation.errors import ConfigurationError, InvalidValueError
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings
+
+__all__ = ["DEFAULT_DATA_BASE_URL", "MAX_LIST_LIMIT", "AlpacaClient"]
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_DATA_BASE_URL = "https://data.alpaca.markets"
 KEY_ID_HEADER = "APCA-API-KEY-ID"
 SECRET_KEY_HEADER = "APCA-API-SECRET-KEY"  # noqa: S105 - a header name, not a secret
-MAX_CLIENT_ORDER_ID_LENGTH = 128
-MAX_LIST_LIMIT = 500
 
-OrderStatusFilter = Literal["open", "closed", "all"]
-Direction = Literal["asc", "desc"]
 
-_M = TypeVar("_M", Clock, CalendarDay, Account, Position, LatestTrade)
+_M = TypeVar("_M", Clock, CalendarDay, Account, Asset, Position, LatestTrade)
 
 _TRADING = "alpaca"
 _DATA = "alpaca-data"
 
 
 class AlpacaClient(PooledClient):
-    """Alpaca's trading API (clock, calendar, orders, account, positions) and its latest-trade
-    market-data endpoint, over one pool of connections.
+    """Alpaca's trading API (clock, calendar, orders, assets, account, positions) and its
+    latest-trade market-data endpoint, over one pool of connections.
 
     With `paper=True` (the default) a base URL other than the paper endpoint or a local sandbox is
     refused, whatever the settings said.
@@ -84,6 +96,7 @@ class AlpacaClient(PooledClient):
         retry: RetryPolicy | None = None,
         data_feed: str | None = "iex",
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if paper and not is_paper_alpaca_url(base_url):
@@ -108,6 +121,7 @@ class AlpacaClient(PooledClient):
             retry=self.retry,
             user_agent=f"trading-automation/{__version__}",
             sleep=sleep,
+            monotonic=monotonic,
             transport=transport,
         )
 
@@ -182,7 +196,7 @@ class AlpacaClient(PooledClient):
         `ServiceUnavailableError` or `RateLimitedError` when no request can have placed it; and
         `OrderOutcomeUnknownError` when one may have and the lookup could not tell.
         """
-        payload = _order_payload(symbol, client_order_id, notional, qty)
+        payload = order_payload(symbol, client_order_id, notional, qty)
         path = "/v2/orders"
         last_reason = ""  # set once an earlier submission's outcome was unknown
         for submission in range(1, self.retry.max_attempts + 1):
@@ -240,14 +254,14 @@ class AlpacaClient(PooledClient):
 
     def get_order(self, order_id: str) -> AlpacaOrder:
         """The order with Alpaca's `id`."""
-        path = f"/v2/orders/{quote(_required(order_id, 'order_id'), safe='')}"
+        path = f"/v2/orders/{quote(required(order_id, 'order_id'), safe='')}"
         return self._order(self._get(path), path)
 
     def get_order_by_client_order_id(self, client_order_id: str) -> AlpacaOrder:
         """The order placed with `client_order_id`; `NotFoundError` when there is none."""
         path = "/v2/orders:by_client_order_id"
         body = self._get(
-            path, params={"client_order_id": _required(client_order_id, "client_order_id")}
+            path, params={"client_order_id": required(client_order_id, "client_order_id")}
         )
         return self._order(body, path)
 
@@ -265,29 +279,16 @@ class AlpacaClient(PooledClient):
     ) -> list[AlpacaOrder]:
         """One page of orders, like the API: `status` open/closed/all, submitted strictly between
         `after` and `until`, at most `limit` (≤ 500), newest first unless `direction="asc"`."""
-        if status not in ("open", "closed", "all"):
-            raise InvalidValueError("status", f"expected open, closed or all, got {status!r}")
-        params: dict[str, str] = {"status": status}
-        if after is not None:
-            params["after"] = _iso_utc(after, "after")
-        if until is not None:
-            params["until"] = _iso_utc(until, "until")
-        if limit is not None:
-            if not 1 <= limit <= MAX_LIST_LIMIT:
-                raise InvalidValueError("limit", f"must be 1 to {MAX_LIST_LIMIT}, got {limit}")
-            params["limit"] = str(limit)
-        if direction is not None:
-            if direction not in ("asc", "desc"):
-                raise InvalidValueError("direction", f"expected asc or desc, got {direction!r}")
-            params["direction"] = direction
-        if symbols is not None:
-            names = [_symbol(name) for name in symbols]
-            if names:
-                params["symbols"] = ",".join(names)
-        if side is not None:
-            params["side"] = side
-        if nested is not None:
-            params["nested"] = "true" if nested else "false"
+        params = order_list_params(
+            status=status,
+            after=after,
+            until=until,
+            limit=limit,
+            direction=direction,
+            symbols=symbols,
+            side=side,
+            nested=nested,
+        )
         path = "/v2/orders"
         return [self._order(item, path) for item in self._array(self._get(path, params), path)]
 
@@ -295,13 +296,19 @@ class AlpacaClient(PooledClient):
 
     def latest_trade(self, symbol: str) -> LatestTrade:
         """The latest trade of `symbol` (market-data API), price as an exact Decimal."""
-        path = f"/v2/stocks/{quote(_symbol(symbol), safe='.')}/trades/latest"
+        path = f"/v2/stocks/{quote(symbol_param(symbol), safe='.')}/trades/latest"
         params = {"feed": self.data_feed} if self.data_feed else None
         response = self._http.request(
             "GET", self.data_base_url + path, path=path, service=_DATA, params=params
         )
         body = self._http.json(response, path=path, service=_DATA)
         return self._model(LatestTrade, body, path, service=_DATA, response=response)
+
+    def asset(self, symbol: str) -> Asset:
+        """What the broker knows of `symbol`: tradable, fractionable, …; `NotFoundError` when it
+        knows no such asset."""
+        path = f"/v2/assets/{quote(symbol_param(symbol), safe='.')}"
+        return self._model(Asset, self._get(path), path)
 
     def account(self) -> Account:
         """The account's balances."""
@@ -409,64 +416,6 @@ class AlpacaClient(PooledClient):
         )
         error.client_order_id = payload["client_order_id"]
         return error
-
-
-def _order_payload(
-    symbol: str,
-    client_order_id: str,
-    notional: Decimal | int | str | None,
-    qty: Decimal | int | str | None,
-) -> dict[str, str]:
-    if (notional is None) == (qty is None):
-        raise InvalidValueError("notional/qty", "give exactly one of notional or qty")
-    cid = _required(client_order_id, "client_order_id")
-    if len(cid) > MAX_CLIENT_ORDER_ID_LENGTH:
-        raise InvalidValueError(
-            "client_order_id", f"at most {MAX_CLIENT_ORDER_ID_LENGTH} characters, got {len(cid)}"
-        )
-    payload = {
-        "symbol": _symbol(symbol),
-        "side": "buy",
-        "type": "market",
-        "time_in_force": "day",
-        "client_order_id": cid,
-    }
-    if notional is not None:
-        amount = fit_decimal(
-            notional,
-            field="notional",
-            precision=18,
-            scale=2,
-            minimum=Decimal(0),
-            minimum_exclusive=True,
-        )
-        payload["notional"] = _plain(amount)
-    else:
-        shares = fit_decimal(
-            qty, field="qty", precision=27, scale=9, minimum=Decimal(0), minimum_exclusive=True
-        )
-        payload["qty"] = _plain(shares)
-    return payload
-
-
-def _plain(value: Decimal) -> str:
-    # Decimal strings are exact on the wire; "1000", not "1000.00" or "1E+3".
-    return format(value.normalize(), "f")
-
-
-def _required(value: str, field: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise InvalidValueError(field, "must not be empty")
-    return text
-
-
-def _symbol(value: str) -> str:
-    return _required(value, "symbol").upper()
-
-
-def _iso_utc(value: datetime, field: str) -> str:
-    return require_aware_utc(value, field=field).isoformat().replace("+00:00", "Z")
 
 
 def _is_duplicate_client_order_id(error: ValidationRefusedError) -> bool:

@@ -8,11 +8,11 @@ Messages never contain credentials: the clients send those in headers, which no 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
+from trading_automation.domain.jsonvalues import loads
 from trading_automation.errors import TradingAutomationError
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -136,7 +136,7 @@ class UnexpectedResponseError(ApiError):
 def parse_error_body(response: httpx.Response) -> tuple[int | str | None, str | None]:
     """Alpaca's `code` and `message` (or Quiver's `detail`) from an error body, when present."""
     try:
-        body = json.loads(response.content) if response.content else None
+        body = loads(response.content) if response.content else None
     except ValueError:
         text = response.text.strip()
         return None, text[:_BODY_EXCERPT] or None

@@ -5,7 +5,8 @@ jitter (the n-th wait is a random value between half and all of `backoff_s * 2**
 `backoff_max_s`); a `Retry-After` header replaces the computed wait. Retrying stops at
 `max_attempts` attempts or when the next wait would end past `budget_s` since the first attempt,
 whichever comes first; each attempt's timeouts are also cut to what is left of the budget. Other
-statuses are never retried.
+statuses are never retried. The waits and the budget go through the `sleep` and `monotonic` given
+to `JsonHttp` (the clients pass theirs on), so tests drive them with a fake clock.
 
 A request that is not idempotent (an order) is retried only when it surely never reached the
 server (the connection could not be opened). When it may have reached it (read timeout, dropped
@@ -15,7 +16,6 @@ caller to resolve (see `AlpacaClient.submit_order`).
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -35,6 +35,7 @@ from trading_automation.clients.errors import (
     error_from_response,
     retry_after_seconds,
 )
+from trading_automation.domain.jsonvalues import loads
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings
@@ -131,12 +132,14 @@ class JsonHttp:
         retry: RetryPolicy,
         user_agent: str,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.service = service
         self.timeouts = timeouts
         self.retry = retry
         self._sleep = sleep
+        self._monotonic = monotonic
         self._client = httpx.Client(
             auth=auth,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
@@ -166,11 +169,11 @@ class JsonHttp:
         `path` is what errors and logs show (never the query string or headers).
         """
         service = service or self.service
-        started = time.monotonic()
+        started = self._monotonic()
         attempt = 0
         while True:
             attempt += 1
-            remaining = self.retry.budget_s - (time.monotonic() - started)
+            remaining = self.retry.budget_s - (self._monotonic() - started)
             failure: ApiError
             retry_after: float | None = None
             try:
@@ -199,7 +202,7 @@ class JsonHttp:
                     raise failure
                 retry_after = retry_after_seconds(response)
             delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
-            elapsed = time.monotonic() - started
+            elapsed = self._monotonic() - started
             if attempt >= self.retry.max_attempts or elapsed + delay >= self.retry.budget_s:
                 raise failure.with_attempts(attempt)
             log.warning(
@@ -215,9 +218,10 @@ class JsonHttp:
             self._sleep(delay)
 
     def json(self, response: httpx.Response, *, path: str, service: str | None = None) -> Any:
-        """The JSON body of a successful response; `UnexpectedResponseError` when it is not JSON."""
+        """The JSON body of a successful response, numbers exact (`Decimal` for fractions);
+        `UnexpectedResponseError` when it is not JSON."""
         try:
-            return json.loads(response.content) if response.content.strip() else None
+            return loads(response.content) if response.content.strip() else None
         except ValueError:
             excerpt = response.text.strip()[:_BODY_EXCERPT]
             raise UnexpectedResponseError(

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     model_validator,
 )
 
@@ -125,6 +126,30 @@ class Position(_Payload):
     current_price: MaybeDecimal = None
     lastday_price: MaybeDecimal = None
     change_today: MaybeDecimal = None
+
+
+class Asset(_Payload):
+    """`GET /v2/assets/{symbol}`: what the broker trades and how (`fractionable` decides whether a
+    notional order is taken or refused with a 422)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    id: str
+    asset_class: str | None = Field(default=None, alias="class")
+    exchange: str | None = None
+    symbol: str
+    name: str | None = None
+    status: str | None = None
+    tradable: bool
+    fractionable: bool
+    marginable: bool | None = None
+    shortable: bool | None = None
+    easy_to_borrow: bool | None = None
+    maintenance_margin_requirement: MaybeDecimal = None
+    min_order_size: MaybeDecimal = None
+    min_trade_increment: MaybeDecimal = None
+    price_increment: MaybeDecimal = None
+    attributes: list[str] | None = None
 
 
 class LatestTrade(_Payload):

@@ -38,6 +38,7 @@ class QuiverClient(PooledClient):
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not api_key:
@@ -50,6 +51,7 @@ class QuiverClient(PooledClient):
             retry=retry or RetryPolicy(),
             user_agent=f"trading-automation/{__version__}",
             sleep=sleep,
+            monotonic=monotonic,
             transport=transport,
         )
 

@@ -2,7 +2,12 @@
 
 Everything goes through the repositories, every timestamp is fixed, and every write is
 idempotent (feed rows by row hash, trades by filing key, runs by day, checkpoints by maximum), so
-seeding twice leaves exactly the same rows.
+seeding twice leaves exactly the same rows. A database holding any other trade is refused
+(`SeedConflictError`) before anything is written: the demo state is decided from the fixtures alone
+and would contradict them.
+
+`alpaca_orders()` gives the orders a broker holds after those runs; the sandbox preloads them, so
+`reconcile` against it finds every seeded order.
 
 The runs: 2024-06-17 (FAILED: Quiver did not answer for one day), 2024-06-18 and 2024-06-20
 (SUCCESS). Their trades cover every status, including a whole-share fallback (a symbol that is not
@@ -18,15 +23,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
 from trading_automation import fixtures
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import Base
+from trading_automation.db.models import Base, Trade
 from trading_automation.domain.enums import JobStatus, JobType, TradeStatus
-from trading_automation.domain.filings import NormalizedFiling, normalize_record
+from trading_automation.domain.filings import (
+    NormalizedFiling,
+    client_order_id_for,
+    normalize_record,
+)
 from trading_automation.domain.timestamps import NEW_YORK
-from trading_automation.web.read_models import trade_totals
+from trading_automation.errors import TradingAutomationError
 
 NOTIONAL = Decimal("1000")
 SEED_OWNER = "seed"
@@ -76,6 +85,60 @@ class SeedReport:
     statuses: dict[TradeStatus, int] = field(default_factory=dict)
 
 
+class SeedConflictError(TradingAutomationError):
+    """The database already holds trades the demo data did not write (real runs, or another
+    demo): seed an empty database, or empty this one first with `db seed --reset`."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class SeedTrade:
+    """One trade of the demo state: its filing, when it was recorded, and what became of it."""
+
+    filing: NormalizedFiling
+    created: datetime
+    outcome: str
+    price: Decimal
+
+    @property
+    def client_order_id(self) -> str:
+        """The client order id the trade is recorded with (SPEC §4)."""
+        assert self.filing.source_hash is not None
+        return client_order_id_for(self.filing.source_hash)
+
+    def alpaca_order(self) -> dict[str, Any] | None:
+        """The broker's order for this trade, as Alpaca returns it; None when none was placed."""
+        if self.outcome in _NO_ORDER:
+            return None
+        assert self.filing.ticker is not None
+        return _order(
+            self.client_order_id, self.filing.ticker, self.outcome, self.price, self.created
+        )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One Quiver day a run collected: its filings (None: Quiver failed) and the trades it made."""
+
+    day: date
+    filings: tuple[NormalizedFiling, ...] | None
+    trades: tuple[SeedTrade, ...]
+
+
+@dataclass(frozen=True)
+class _Run:
+    day: date
+    status: JobStatus
+    opened: datetime
+    finished: datetime
+    windows: tuple[_Window, ...]
+
+    @property
+    def trades(self) -> list[SeedTrade]:
+        return [trade for window in self.windows for trade in window.trades]
+
+
 @dataclass
 class _Plan:
     """Hands out outcomes: special cases by symbol, the rest from `_PLAN` in turn."""
@@ -94,41 +157,109 @@ class _Plan:
         return outcome
 
 
+_NO_ORDER = frozenset({"new", "zero_shares", "per_ticker_cap", "insufficient_buying_power"})
+
+
+def alpaca_orders() -> list[dict[str, Any]]:
+    """The Alpaca order payloads of the seeded trades, oldest first: what the paper account of a
+    broker that took them holds (the sandbox preloads them, so it agrees with `db seed`)."""
+    return [
+        order
+        for run in _runs()
+        for trade in run.trades
+        if (order := trade.alpaca_order()) is not None
+    ]
+
+
 def seed(uow: UnitOfWork) -> SeedReport:
-    """Load the demo state inside the caller's unit of work."""
+    """Load the demo state inside the caller's unit of work.
+
+    Raises `SeedConflictError` before writing anything when the database holds trades the demo
+    data did not write.
+    """
+    runs = _runs()
+    _refuse_other_trades(uow, [trade for run in runs for trade in run.trades])
     report = SeedReport()
-    plan = _Plan(prices=fixtures.latest_trade_prices())
-    for run_day, windows, status in RUNS:
-        _seed_run(uow, run_day=run_day, windows=windows, status=status, plan=plan, report=report)
+    for run in runs:
+        _seed_run(uow, run, report)
     uow.flush()
-    report.statuses = trade_totals(uow).by_status
+    report.statuses = dict.fromkeys(TradeStatus, 0)
+    for status, count in uow.session.execute(
+        select(Trade.status, func.count()).group_by(Trade.status)
+    ):
+        report.statuses[TradeStatus(status)] = int(count)
     return report
 
 
-def _seed_run(
-    uow: UnitOfWork,
-    *,
-    run_day: date,
-    windows: tuple[date, ...],
-    status: JobStatus,
-    plan: _Plan,
-    report: SeedReport,
-) -> None:
-    opened = datetime.combine(run_day, time(9, 30), NEW_YORK).astimezone(UTC)
+def _runs() -> list[_Run]:
+    """The three runs, decided from the fixtures alone (no database)."""
+    plan = _Plan(prices=fixtures.latest_trade_prices())
+    runs = []
+    for run_day, days, status in RUNS:
+        opened = datetime.combine(run_day, time(9, 30), NEW_YORK).astimezone(UTC)
+        per_symbol: dict[str, int] = {}
+        windows = []
+        for window in days:
+            if status is JobStatus.FAILED and window == FAILED_WINDOW:
+                windows.append(_Window(window, None, ()))
+                continue
+            filings = tuple(normalize_record(record) for record in fixtures.quiver_day(window))
+            trades = []
+            for filing in filings:
+                if not filing.is_tradable_buy or filing.source_hash in plan.seen:
+                    continue
+                assert filing.source_hash is not None
+                plan.seen.add(filing.source_hash)
+                symbol = filing.ticker or ""
+                outcome = plan.outcome(symbol, per_symbol.get(symbol, 0))
+                if outcome != "per_ticker_cap":
+                    per_symbol[symbol] = per_symbol.get(symbol, 0) + 1
+                created = opened + timedelta(seconds=len(plan.seen))
+                trades.append(SeedTrade(filing, created, outcome, plan.prices[symbol]))
+            windows.append(_Window(window, filings, tuple(trades)))
+        finished = opened + timedelta(minutes=1, seconds=len(plan.seen))
+        runs.append(_Run(run_day, status, opened, finished, tuple(windows)))
+    return runs
+
+
+def _refuse_other_trades(uow: UnitOfWork, planned: list[SeedTrade]) -> None:
+    """Raise `SeedConflictError` when a stored trade is not one of `planned`, as it wrote it."""
+    by_hash = {trade.filing.source_hash: trade for trade in planned}
+    other = uow.session.scalars(
+        select(Trade).where(Trade.source_hash.not_in(list(by_hash))).limit(1)
+    ).first()
+    if other is None:
+        # The demo's own trades: recorded at the demo's instants, bound to the demo's orders.
+        for stored in uow.session.scalars(
+            select(Trade).where(Trade.source_hash.in_(list(by_hash)))
+        ):
+            trade = by_hash[stored.source_hash]
+            order = trade.alpaca_order()
+            bound = None if order is None else order["id"]
+            if stored.created_at != trade.created or stored.alpaca_order_id not in (None, bound):
+                other = stored
+                break
+    if other is not None:
+        raise SeedConflictError(
+            "the database already holds other trades than the demo data (for example "
+            f"{other.symbol}, client order id {other.client_order_id}); seed an empty database, "
+            "or empty this one first with `trading-automation db seed --reset`"
+        )
+
+
+def _seed_run(uow: UnitOfWork, run: _Run, report: SeedReport) -> None:
     orders: dict[str, Any] = {"submitted": 0, "fallback": 0, "failed": 0, "skipped": {}}
     window_summaries: list[dict[str, Any]] = []
-    newest: datetime | None = None
-    per_symbol: dict[str, int] = {}
-    for window in windows:
-        if status is JobStatus.FAILED and window == FAILED_WINDOW:
-            window_summaries.append({"day": window.isoformat(), "error": "quiver 503"})
+    for window in run.windows:
+        if window.filings is None:
+            window_summaries.append({"day": window.day.isoformat(), "error": "quiver 503"})
             continue
-        filings = [normalize_record(record) for record in fixtures.quiver_day(window)]
-        stored = uow.feed.store_filings(filings, ingested_at=opened)
+        filings = window.filings
+        stored = uow.feed.store_filings(filings, ingested_at=run.opened)
         report.feed_new += stored.new
         window_summaries.append(
             {
-                "day": window.isoformat(),
+                "day": window.day.isoformat(),
                 "fetched": stored.received,
                 "stored": stored.new,
                 "duplicates": stored.duplicates,
@@ -136,40 +267,32 @@ def _seed_run(
                 "non_buy": sum(1 for f in filings if not f.malformed and not f.is_tradable_buy),
             }
         )
-        for filing in filings:
-            if not filing.is_tradable_buy or filing.source_hash in plan.seen:
-                continue
-            assert filing.source_hash is not None
-            assert filing.filing_date is not None
-            plan.seen.add(filing.source_hash)
-            filed = datetime.combine(filing.filing_date, time(0), NEW_YORK)
-            newest = filed if newest is None or filed > newest else newest
-            symbol = filing.ticker or ""
-            outcome = plan.outcome(symbol, per_symbol.get(symbol, 0))
-            if outcome != "per_ticker_cap":
-                per_symbol[symbol] = per_symbol.get(symbol, 0) + 1
-            created = opened + timedelta(seconds=len(plan.seen))
-            report.trades_new += _trade(uow, filing, created, outcome, plan.prices)
-            _count(orders, outcome)
-    finished = opened + timedelta(minutes=1, seconds=len(plan.seen))
+        for trade in window.trades:
+            report.trades_new += _trade(uow, trade)
+            _count(orders, trade.outcome)
     errors = ["quiver 2024-06-16: service unavailable (HTTP 503)"]
     summary = {
-        "trading_date": run_day.isoformat(),
+        "trading_date": run.day.isoformat(),
         "windows": window_summaries,
         "orders": orders,
-        "errors": errors if status is JobStatus.FAILED else [],
+        "errors": errors if run.status is JobStatus.FAILED else [],
     }
     report.runs_new += uow.job_runs.record_finished(
         JobType.OPEN_JOB,
-        run_day,
-        status=status,
+        run.day,
+        status=run.status,
         owner=SEED_OWNER,
-        started_at=opened,
-        finished_at=finished,
+        started_at=run.opened,
+        finished_at=run.finished,
         summary=summary,
     )
-    if newest is not None and status is JobStatus.SUCCESS:
-        uow.checkpoints.advance(run_day, newest, now=finished)
+    filed = [
+        datetime.combine(trade.filing.filing_date, time(0), NEW_YORK)
+        for trade in run.trades
+        if trade.filing.filing_date is not None
+    ]
+    if filed and run.status is JobStatus.SUCCESS:
+        uow.checkpoints.advance(run.day, max(filed), now=run.finished)
 
 
 def _count(orders: dict[str, Any], outcome: str) -> None:
@@ -182,13 +305,8 @@ def _count(orders: dict[str, Any], outcome: str) -> None:
         orders["fallback"] += outcome == "fallback"
 
 
-def _trade(
-    uow: UnitOfWork,
-    filing: NormalizedFiling,
-    created: datetime,
-    outcome: str,
-    prices: dict[str, Decimal],
-) -> bool:
+def _trade(uow: UnitOfWork, planned: SeedTrade) -> bool:
+    filing = planned.filing
     assert filing.source_hash is not None
     assert filing.ticker is not None
     feed_id = uow.feed.ids_by_source_hash([filing.source_hash]).get(filing.source_hash)
@@ -196,12 +314,10 @@ def _trade(
         source_hash=filing.source_hash,
         symbol=filing.ticker,
         congress_trade_feed_id=feed_id,
-        now=created,
+        now=planned.created,
     )
-    trade = result.trade
-    price = prices[trade.symbol]
-    if outcome == "new":
-        return result.created
+    trade, created, price = result.trade, planned.created, planned.price
+    outcome = planned.outcome
     if outcome == "zero_shares":
         uow.trades.mark_skipped(
             trade,
@@ -220,9 +336,9 @@ def _trade(
             trade, "insufficient buying power: insufficient buying power", now=created
         )
     else:
-        uow.trades.apply_order(
-            trade, _order(trade.client_order_id, trade.symbol, outcome, price, created)
-        )
+        order = planned.alpaca_order()
+        if order is not None:
+            uow.trades.apply_order(trade, order)
     return result.created
 
 

@@ -5,10 +5,13 @@ exponent becomes a `Decimal` (never a binary float, which would turn `123456789.
 `123456789.12345679`), an integer stays an `int` (a `Decimal` past Python's 4,300-digit limit for
 `int`), and `NaN`/`Infinity` (which some JSON writers emit) stay floats.
 
-`canonical_json` writes a value as SPEC §4's canonical JSON (sorted keys, no spaces, unicode as
-is). A number is written as Python's shortest float text when that float holds it without loss,
-which is what the feed's `row_hash` has always been computed from; otherwise with all its digits.
-It works at any nesting depth (no recursion).
+`dumps` writes such values back as compact JSON with each `Decimal` as a JSON number: as Python's
+shortest float text when that float holds it without loss (`4.02`, exactly what a float-based
+writer gave for the same number), else with all its digits (`123456789.123456789`). So what
+`loads` read, `dumps` writes with the same value, and text written before numbers were parsed
+exactly is written the same way again. `canonical_json` is SPEC §4's canonical JSON (sorted keys,
+no spaces, unicode as is), what the feed's `row_hash` is computed from. Both work at any nesting
+depth.
 
 `storage_text` is what a raw record's JSON column receives. PostgreSQL's JSONB cannot hold a NUL
 character (`\\u0000`), a lone UTF-16 surrogate, `NaN`/`Infinity`, or a number beyond NUMERIC's
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +36,7 @@ from typing import Any
 # an integer of more bits than `_INT_BITS` may have that many digits.
 _INT_DIGITS = 4300
 _INT_BITS = 14_000
+_SEPARATORS = (",", ":")
 ENVELOPE_KEY = "$json"
 MAX_STORED_DEPTH = 100
 # PostgreSQL NUMERIC: at most 131,072 digits before the decimal point and 16,383 after it.
@@ -48,8 +53,54 @@ def loads(text: str | bytes | bytearray) -> Any:
     return json.loads(text, parse_float=Decimal, parse_int=_integer)
 
 
+class _NeedsAllDigits(Exception):
+    """A number no float text equals, or a document too deep for the C encoder."""
+
+
+def dumps(
+    value: Any,
+    *,
+    sort_keys: bool = False,
+    ensure_ascii: bool = False,
+    default: Callable[[Any], Any] | None = None,
+) -> str:
+    """Compact JSON text with every `Decimal` written as an exact number (module docstring)."""
+
+    def as_float(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            number = _same_float(item)
+            if number is None:
+                raise _NeedsAllDigits
+            return number
+        if default is None:
+            raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+        return default(item)
+
+    try:
+        # The C encoder for the common case: a float that equals its Decimal says the same.
+        return json.dumps(
+            value,
+            default=as_float,
+            sort_keys=sort_keys,
+            ensure_ascii=ensure_ascii,
+            separators=_SEPARATORS,
+        )
+    except (_NeedsAllDigits, RecursionError, ValueError):
+        # ValueError: an integer past Python's digit limit, which `int.__repr__` refuses.
+        return _write_any_depth(value, sort_keys, ensure_ascii, default)
+
+
+def canonical_json(value: Any, *, ascii_only: bool = False) -> str:
+    """SPEC §4's canonical JSON of a value (see the module docstring); any depth.
+
+    `ascii_only` escapes every non-ASCII character (`\\u00e9`), so the text holds no NUL and no
+    lone surrogate.
+    """
+    return dumps(value, sort_keys=True, ensure_ascii=ascii_only)
+
+
 def number_text(value: int | float | Decimal) -> str:
-    """A JSON number as canonical JSON writes it."""
+    """A JSON number as `dumps` writes it."""
     if isinstance(value, bool):
         raise TypeError("a boolean is not a number")
     if isinstance(value, int):
@@ -58,12 +109,18 @@ def number_text(value: int | float | Decimal) -> str:
         return _float_text(value)
     if not value.is_finite():
         return _float_text(float(value))
-    as_float = float(value)
-    if math.isfinite(as_float):
-        shortest = float.__repr__(as_float)
-        if Decimal(shortest) == value:
-            return shortest
-    return str(value)
+    number = _same_float(value)
+    return float.__repr__(number) if number is not None else str(value)
+
+
+def _same_float(value: Decimal) -> float | None:
+    """The float equal in value to `value` when its shortest text says the same, else None."""
+    if not value.is_finite():
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    return number if Decimal(float.__repr__(number)) == value else None
 
 
 def _float_text(value: float) -> str:
@@ -78,49 +135,10 @@ def _string(text: str, ascii_only: bool) -> str:
     return json.dumps(text, ensure_ascii=ascii_only)
 
 
-def canonical_json(value: Any, *, ascii_only: bool = False) -> str:
-    """Canonical JSON text of a JSON value (see the module docstring); any depth.
-
-    `ascii_only` escapes every non-ASCII character (`\\u00e9`), so the text holds no NUL and no
-    lone surrogate.
-    """
-    plain = _plain(value, 1)
-    if plain is not _EXACT_DIGITS_NEEDED:
-        # Every number is an int or a float again: the C encoder writes the same text, faster.
-        return json.dumps(
-            plain, sort_keys=True, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=True
-        )
-    return _canonical_any_depth(value, ascii_only)
-
-
-_EXACT_DIGITS_NEEDED = object()
-
-
-def _plain(value: Any, depth: int) -> Any:
-    """`value` with each Decimal replaced by the float that holds it without loss, or
-    `_EXACT_DIGITS_NEEDED` when one does not fit a float or the value is deeply nested."""
-    if isinstance(value, Decimal):
-        as_float = float(value)
-        if not math.isfinite(as_float) or Decimal(float.__repr__(as_float)) != value:
-            return _EXACT_DIGITS_NEEDED
-        return as_float
-    if isinstance(value, int) and value.bit_length() >= _INT_BITS:
-        return _EXACT_DIGITS_NEEDED
-    if isinstance(value, dict | list | tuple):
-        if depth > MAX_STORED_DEPTH:
-            return _EXACT_DIGITS_NEEDED
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        plain: Any = {} if isinstance(value, dict) else [None] * len(value)
-        for key, child in items:
-            converted = _plain(child, depth + 1)
-            if converted is _EXACT_DIGITS_NEEDED:
-                return converted
-            plain[key] = converted
-        return plain
-    return value
-
-
-def _canonical_any_depth(value: Any, ascii_only: bool) -> str:
+def _write_any_depth(
+    value: Any, sort_keys: bool, ascii_only: bool, default: Callable[[Any], Any] | None
+) -> str:
+    """`dumps` without recursion, for what the C encoder cannot write."""
     parts: list[str] = []
     # Work still to do, last first: a value to write (False, value) or text to emit (True, text).
     stack: list[tuple[bool, Any]] = [(False, value)]
@@ -133,9 +151,13 @@ def _canonical_any_depth(value: Any, ascii_only: bool) -> str:
             stack.extend(_array_work(item))
         elif isinstance(item, dict):
             parts.append("{")
-            stack.extend(_object_work(item, ascii_only))
-        else:
+            stack.extend(_object_work(item, sort_keys, ascii_only))
+        elif _is_scalar(item):
             parts.append(_scalar_text(item, ascii_only))
+        elif default is not None:
+            stack.append((False, default(item)))
+        else:
+            raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
     return "".join(parts)
 
 
@@ -148,18 +170,33 @@ def _array_work(items: list[Any] | tuple[Any, ...]) -> list[tuple[bool, Any]]:
     return work
 
 
-def _object_work(members: dict[Any, Any], ascii_only: bool) -> list[tuple[bool, Any]]:
-    keys = sorted(members)
+def _object_work(
+    members: dict[Any, Any], sort_keys: bool, ascii_only: bool
+) -> list[tuple[bool, Any]]:
+    keys = sorted(members) if sort_keys else list(members)
     work: list[tuple[bool, Any]] = [(True, "}")]
     for index in range(len(keys) - 1, -1, -1):
         key = keys[index]
-        if not isinstance(key, str):
-            raise TypeError(f"JSON object keys are strings, not {type(key).__name__}")
         work.append((False, members[key]))
-        work.append((True, _string(key, ascii_only) + ":"))
+        work.append((True, _string(_key(key), ascii_only) + ":"))
         if index:
             work.append((True, ","))
     return work
+
+
+def _key(key: Any) -> str:
+    """An object key as the standard encoder writes it."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, Decimal):
+        return number_text(key)
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _is_scalar(item: Any) -> bool:
+    return item is None or isinstance(item, str | bool | int | float | Decimal)
 
 
 def _scalar_text(item: Any, ascii_only: bool) -> str:
@@ -171,9 +208,7 @@ def _scalar_text(item: Any, ascii_only: bool) -> str:
         return "false"
     if isinstance(item, str):
         return _string(item, ascii_only)
-    if isinstance(item, int | float | Decimal):
-        return number_text(item)
-    raise TypeError(f"{type(item).__name__} is not a JSON value")
+    return number_text(item)
 
 
 def unstorable_reason(value: Any) -> str | None:

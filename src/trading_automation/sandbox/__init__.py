@@ -14,6 +14,7 @@ Alpaca's trading API and Alpaca's market-data API, the two Alpaca ones sharing o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,12 +30,11 @@ from trading_automation.sandbox.alpaca import (
     DEFAULT_KEY_ID,
     DEFAULT_SECRET_KEY,
     AlpacaBroker,
-    AlpacaDataServer,
-    AlpacaTradingServer,
-    OrderScript,
 )
+from trading_automation.sandbox.alpaca_servers import AlpacaDataServer, AlpacaTradingServer
 from trading_automation.sandbox.faults import Fault
 from trading_automation.sandbox.market import OPEN, MarketCalendar
+from trading_automation.sandbox.orders import OrderScript
 from trading_automation.sandbox.process import SandboxControl, SandboxProcess
 from trading_automation.sandbox.quiver import DEFAULT_QUIVER_KEY, QuiverServer
 
@@ -54,7 +54,11 @@ __all__ = [
 
 
 class Sandbox:
-    """Quiver, Alpaca trading and Alpaca market data on 127.0.0.1, started and stopped together."""
+    """Quiver, Alpaca trading and Alpaca market data on 127.0.0.1, started and stopped together.
+
+    The paper account starts empty; `orders` preloads it with Alpaca order payloads, e.g.
+    `trading_automation.db.seed.alpaca_orders()` so that it agrees with a `db seed` database.
+    """
 
     def __init__(
         self,
@@ -70,12 +74,14 @@ class Sandbox:
         prices: Mapping[str, Decimal | str] | None = None,
         non_fractionable: Iterable[str] = fixtures.NON_FRACTIONABLE_SYMBOLS,
         script: OrderScript | None = None,
+        orders: Iterable[Mapping[str, Any]] = (),
         holidays: Iterable[date] = (),
         half_days: Iterable[date] = (),
         alpaca_port: int = 0,
         data_port: int = 0,
         quiver_port: int = 0,
         log: Callable[[str], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.broker = AlpacaBroker(
             key_id=key_id,
@@ -87,6 +93,8 @@ class Sandbox:
             non_fractionable=non_fractionable,
             cash=cash,
             script=script,
+            orders=orders,
+            monotonic=monotonic,
         )
         self.alpaca = AlpacaTradingServer(self.broker, port=alpaca_port, log=log)
         self.alpaca_data = AlpacaDataServer(self.broker, port=data_port, log=log)

@@ -1,13 +1,15 @@
 """An in-memory Alpaca: a paper account, its orders and fills, clock, calendar and latest trades,
-served by a trading API server and a market-data API server that share it.
+served by a trading API server and a market-data API server that share it
+(`trading_automation.sandbox.alpaca_servers`).
 
 Orders behave like Alpaca's as far as this system uses them: market DAY buys by notional or qty,
 unique `client_order_id` (a reuse is refused with Alpaca's 422), notional or fractional orders for
-assets marked not fractionable refused with a 422, orders costing more than the buying power
-refused with Alpaca's 403. An accepted order moves on each *poll* (a GET of it by id or client
-order id, or its appearance in a list): `new` after the first, optionally `partially_filled`, then
-`filled` (or canceled / expired / rejected) per its symbol's `OrderScript`. Fills are at the latest
-trade price; cash, buying power (cash less what open orders reserve), positions and equity follow.
+assets marked not fractionable refused with a 422 (`GET /v2/assets/{symbol}` says which are),
+orders costing more than the buying power refused with Alpaca's 403. An accepted order moves on
+each *poll* (a GET of it by id or client order id, or its appearance in a list): `new` after the
+first, optionally `partially_filled`, then `filled` (or canceled / expired / rejected) per its
+symbol's `OrderScript`. Fills are at the latest trade price; cash, buying power (cash less what
+open orders reserve), positions and equity follow.
 """
 
 from __future__ import annotations
@@ -16,26 +18,30 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any
 
 from trading_automation import fixtures
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.sandbox.market import OPEN, MarketCalendar
-from trading_automation.sandbox.server import Reply, Request, SandboxServer
+from trading_automation.sandbox.orders import (
+    OrderScript,
+    SandboxOrder,
+    account_payload,
+    asset_id,
+    money,
+    order_timestamp,
+    parse_decimal,
+    positions_payload,
+)
+from trading_automation.sandbox.server import Reply, Request
 
 DEFAULT_KEY_ID = "sandbox-key-id"
 DEFAULT_SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - a well-known local sandbox credential
 DEFAULT_CASH = Decimal(100_000)
-OPEN_STATUSES = frozenset({"accepted", "new", "pending_new", "partially_filled"})
-FinalStatus = Literal["filled", "canceled", "expired", "rejected"]
-
-_SHARES = Decimal("0.000000001")
-_CENTS = Decimal("0.01")
-_RATIO = Decimal("0.0000000000000001")
 _MAX_CLIENT_ORDER_ID = 128
 _MAX_LIMIT = 500
 _DEFAULT_LIMIT = 50
@@ -45,44 +51,8 @@ def _error(status: int, message: str, code: int = 40010001, **extra: Any) -> Rep
     return Reply(status, {**extra, "code": code, "message": message})
 
 
-def _plain(value: Decimal) -> str:
-    if value.is_zero():
-        return "0"
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _money(value: Decimal) -> str:
-    return _plain(value.quantize(_CENTS, rounding=ROUND_HALF_UP))
-
-
-def _timestamp(instant: datetime, nanos: int = 0) -> str:
-    """Alpaca's order timestamp: UTC, nanosecond precision, `Z`."""
-    moment = instant.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}{nanos % 1000:03d}Z"
-
-
-def _et(instant: datetime, nanos: int | None = None) -> str:
-    """Alpaca's clock timestamp: New York wall time with its offset, optionally nanoseconds."""
-    local = instant.astimezone(NEW_YORK)
-    offset = local.strftime("%z")
-    offset = f"{offset[:3]}:{offset[3:]}"
-    if nanos is None:
-        return f"{local:%Y-%m-%dT%H:%M:%S}{offset}"
-    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond:06d}{nanos % 1000:03d}{offset}"
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        parsed = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return parsed if parsed.is_finite() else None
-
-
-def _instant(text: str) -> datetime | None:
+def parse_instant(text: str) -> datetime | None:
+    """An instant from ISO text (a bare date is its New York midnight); None when unreadable."""
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), NEW_YORK)
@@ -92,132 +62,13 @@ def _instant(text: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-@dataclass
-class OrderScript:
-    """How the sandbox moves an accepted order along, counted in polls of it."""
-
-    fill_after_polls: int | None = 2
-    partial_fill_after_polls: int | None = None
-    partial_fraction: Decimal = Decimal("0.5")
-    final_status: FinalStatus = "filled"
-
-    def __post_init__(self) -> None:
-        self.partial_fraction = Decimal(str(self.partial_fraction))
-        if not Decimal(0) < self.partial_fraction < Decimal(1):
-            raise ValueError("partial_fraction must be between 0 and 1")
-        if self.final_status not in ("filled", "canceled", "expired", "rejected"):
-            raise ValueError(f"unknown final status {self.final_status!r}")
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (what `POST /_sandbox/scripts` takes)."""
-        data = asdict(self)
-        data["partial_fraction"] = str(self.partial_fraction)
-        return data
-
-
-@dataclass
-class SandboxOrder:
-    """One order held by the sandbox broker."""
-
-    id: str
-    client_order_id: str
-    symbol: str
-    notional: Decimal | None
-    qty: Decimal | None
-    price: Decimal
-    script: OrderScript
-    created_at: datetime
-    nanos: int
-    status: str = "accepted"
-    filled_qty: Decimal = Decimal(0)
-    updated_at: datetime | None = None
-    filled_at: datetime | None = None
-    canceled_at: datetime | None = None
-    expired_at: datetime | None = None
-    failed_at: datetime | None = None
-    polls: int = 0
-    asset_id: str = field(default="")
-
-    @property
-    def is_open(self) -> bool:
-        """True until the order reached a final status."""
-        return self.status in OPEN_STATUSES
-
-    @property
-    def target_qty(self) -> Decimal:
-        """The shares the order buys when completely filled."""
-        if self.qty is not None:
-            return self.qty
-        assert self.notional is not None
-        return (self.notional / self.price).quantize(_SHARES, rounding=ROUND_DOWN)
-
-    @property
-    def cost_basis(self) -> Decimal:
-        """What the order may cost: its notional, or qty times the price."""
-        return self.notional if self.notional is not None else self.qty_cost(self.target_qty)
-
-    def qty_cost(self, qty: Decimal) -> Decimal:
-        """The cost of `qty` shares at this order's fill price."""
-        return (qty * self.price).quantize(_CENTS, rounding=ROUND_HALF_UP)
-
-    @property
-    def reserved(self) -> Decimal:
-        """Buying power held by the unfilled part of an open order."""
-        if not self.is_open:
-            return Decimal(0)
-        return max(Decimal(0), self.cost_basis - self.qty_cost(self.filled_qty))
-
-    def to_api(self) -> dict[str, Any]:
-        """The order as Alpaca's API returns it (same keys as the order fixtures)."""
-
-        def stamp(moment: datetime | None) -> str | None:
-            return None if moment is None else _timestamp(moment, self.nanos)
-
-        expires = datetime.combine(
-            self.created_at.astimezone(NEW_YORK).date(), datetime.min.time(), NEW_YORK
-        ) + timedelta(hours=16)
-        return {
-            "id": self.id,
-            "client_order_id": self.client_order_id,
-            "created_at": stamp(self.created_at),
-            "updated_at": stamp(self.updated_at or self.created_at),
-            "submitted_at": stamp(self.created_at),
-            "filled_at": stamp(self.filled_at),
-            "expired_at": stamp(self.expired_at),
-            "canceled_at": stamp(self.canceled_at),
-            "failed_at": stamp(self.failed_at),
-            "replaced_at": None,
-            "replaced_by": None,
-            "replaces": None,
-            "asset_id": self.asset_id,
-            "symbol": self.symbol,
-            "asset_class": "us_equity",
-            "notional": None if self.notional is None else _plain(self.notional),
-            "qty": None if self.qty is None else _plain(self.qty),
-            "filled_qty": _plain(self.filled_qty),
-            "filled_avg_price": None if self.filled_qty.is_zero() else _plain(self.price),
-            "order_class": "",
-            "order_type": "market",
-            "type": "market",
-            "side": "buy",
-            "position_intent": "buy_to_open",
-            "time_in_force": "day",
-            "limit_price": None,
-            "stop_price": None,
-            "status": self.status,
-            "extended_hours": False,
-            "legs": None,
-            "trail_percent": None,
-            "trail_price": None,
-            "hwm": None,
-            "subtag": None,
-            "source": "access_key",
-            "expires_at": expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-
-
 class AlpacaBroker:
-    """The in-memory brokerage behind the Alpaca sandbox servers (thread-safe)."""
+    """The in-memory brokerage behind the Alpaca sandbox servers (thread-safe).
+
+    `orders` are Alpaca order payloads the account already holds when it starts (and after a
+    reset): their fills are paid from `cash` and held as positions, and open ones move along like
+    any other order.
+    """
 
     def __init__(
         self,
@@ -231,6 +82,8 @@ class AlpacaBroker:
         non_fractionable: Iterable[str] = fixtures.NON_FRACTIONABLE_SYMBOLS,
         cash: Decimal | str = DEFAULT_CASH,
         script: OrderScript | None = None,
+        orders: Iterable[Mapping[str, Any]] = (),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.key_id = key_id
         self.secret_key = secret_key
@@ -240,7 +93,8 @@ class AlpacaBroker:
         if base.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self._base = base.astimezone(UTC)
-        self._anchor = time.monotonic()
+        self._monotonic = monotonic
+        self._anchor = monotonic()
         self._ticks = clock_ticks
         self._initial_prices = {
             symbol.upper(): Decimal(str(price))
@@ -249,7 +103,7 @@ class AlpacaBroker:
         self._initial_non_fractionable = frozenset(s.upper() for s in non_fractionable)
         self._initial_cash = Decimal(str(cash))
         self._initial_script = script or OrderScript()
-        self.order_accepted = threading.Event()
+        self._history = [dict(order) for order in orders]
         self._accepted = threading.Condition(self._lock)
         self._reset_state()
 
@@ -263,10 +117,22 @@ class AlpacaBroker:
         self._by_client_id: dict[str, str] = {}
         self._submissions: Counter[str] = Counter()
         self._sequence = 0
-        self.order_accepted.clear()
+        for payload in self._history:
+            self._preload(payload)
+
+    def _preload(self, payload: Mapping[str, Any]) -> None:
+        symbol = str(payload.get("symbol", "")).strip().upper()
+        script = replace(self.scripts.get(symbol, self.default_script))
+        order = SandboxOrder.from_api(payload, prices=self.prices, script=script)
+        if order.client_order_id in self._by_client_id or order.id in self._orders:
+            raise ValueError(f"order {order.id} ({order.client_order_id}) is given twice")
+        self._orders[order.id] = order
+        self._by_client_id[order.client_order_id] = order.id
+        self.cash -= order.qty_cost(order.filled_qty)
 
     def reset(self) -> None:
-        """Back to the initial account: no orders, initial cash, prices and scripts."""
+        """Back to the initial account: its preloaded orders only, initial cash, prices and
+        scripts."""
         with self._lock:
             self._reset_state()
 
@@ -277,7 +143,7 @@ class AlpacaBroker:
         with self._lock:
             if not self._ticks:
                 return self._base
-            return self._base + timedelta(seconds=time.monotonic() - self._anchor)
+            return self._base + timedelta(seconds=self._monotonic() - self._anchor)
 
     def set_now(self, instant: datetime, *, ticks: bool | None = None) -> None:
         """Move the sandbox clock to `instant`; it ticks on from there unless `ticks=False`."""
@@ -285,7 +151,7 @@ class AlpacaBroker:
             raise ValueError("instant must be timezone-aware")
         with self._lock:
             self._base = instant.astimezone(UTC)
-            self._anchor = time.monotonic()
+            self._anchor = self._monotonic()
             if ticks is not None:
                 self._ticks = ticks
 
@@ -341,11 +207,11 @@ class AlpacaBroker:
         """Counts and balances, for `GET /_sandbox/orders`."""
         with self._lock:
             return {
-                "now": _timestamp(self.now()),
+                "now": order_timestamp(self.now()),
                 "accepted": len(self._orders),
                 "submissions": dict(self._submissions),
-                "cash": _money(self.cash),
-                "buying_power": _money(self._buying_power()),
+                "cash": money(self.cash),
+                "buying_power": money(self._buying_power()),
             }
 
     # --- API ---------------------------------------------------------------------------------
@@ -354,12 +220,7 @@ class AlpacaBroker:
         """`GET /v2/clock`."""
         with self._lock:
             now, sequence = self.now(), self._next_sequence()
-        return {
-            "timestamp": _et(now, sequence),
-            "is_open": self.calendar.is_open(now),
-            "next_open": _et(self.calendar.next_open(now)),
-            "next_close": _et(self.calendar.next_close(now)),
-        }
+        return self.calendar.clock_payload(now, sequence)
 
     def calendar_days(self, query: Mapping[str, str]) -> Reply:
         """`GET /v2/calendar?start=&end=` (default: today to a year from today)."""
@@ -373,20 +234,7 @@ class AlpacaBroker:
             )
         except ValueError:
             return _error(400, "start and end must be dates (YYYY-MM-DD)", code=40010000)
-        days = []
-        for day in self.calendar.trading_days(start, end):
-            half = day in self.calendar.half_days
-            days.append(
-                {
-                    "date": day.isoformat(),
-                    "open": "09:30",
-                    "close": self.calendar.close_time(day).strftime("%H:%M"),
-                    "session_open": "0400",
-                    "session_close": "1700" if half else "2000",
-                    "settlement_date": self.calendar.next_trading_day(day).isoformat(),
-                }
-            )
-        return Reply(200, days)
+        return Reply(200, self.calendar.calendar_payload(start, end))
 
     def submit(self, request: Request) -> Reply:
         """`POST /v2/orders`."""
@@ -408,25 +256,24 @@ class AlpacaBroker:
                 id=str(uuid.uuid4()),
                 client_order_id=cid or str(uuid.uuid4()),
                 symbol=symbol,
-                notional=_decimal(body.get("notional")),
-                qty=_decimal(body.get("qty")),
+                notional=parse_decimal(body.get("notional")),
+                qty=parse_decimal(body.get("qty")),
                 price=self.prices[symbol],
                 script=replace(self.scripts.get(symbol, self.default_script)),
                 created_at=self.now(),
                 nanos=self._next_sequence(),
-                asset_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-asset/{symbol}")),
+                asset_id=asset_id(symbol),
             )
             if order.cost_basis > self._buying_power():
                 return _error(
                     403,
                     "insufficient buying power",
                     code=40310000,
-                    buying_power=_money(self._buying_power()),
-                    cost_basis=_money(order.cost_basis),
+                    buying_power=money(self._buying_power()),
+                    cost_basis=money(order.cost_basis),
                 )
             self._orders[order.id] = order
             self._by_client_id[order.client_order_id] = order.id
-            self.order_accepted.set()
             self._accepted.notify_all()
             return Reply(200, order.to_api(), accepted_order=True)
 
@@ -443,7 +290,7 @@ class AlpacaBroker:
             return _error(422, "time_in_force must be day (the sandbox only takes day orders)")
         if (notional is None) == (qty is None):
             return _error(422, "exactly one of qty or notional is required")
-        amount = _decimal(notional if notional is not None else qty)
+        amount = parse_decimal(notional if notional is not None else qty)
         if amount is None or amount <= 0:
             return _error(422, f"invalid {'notional' if notional is not None else 'qty'}")
         if notional is not None and amount < 1:
@@ -495,7 +342,7 @@ class AlpacaBroker:
         bounds: dict[str, datetime | None] = {}
         for name in ("after", "until"):
             text = query.get(name)
-            bounds[name] = _instant(text) if text else None
+            bounds[name] = parse_instant(text) if text else None
             if text and bounds[name] is None:
                 return _error(422, f"invalid {name} timestamp {text!r}")
         symbols = {s.strip().upper() for s in query.get("symbols", "").split(",") if s.strip()}
@@ -513,85 +360,36 @@ class AlpacaBroker:
             chosen.sort(key=lambda o: (o.created_at, o.nanos), reverse=direction == "desc")
             return Reply(200, [self._poll(order) for order in chosen[:limit]])
 
+    def asset(self, symbol_or_id: str) -> Reply:
+        """`GET /v2/assets/{symbol_or_asset_id}`: every symbol with a price is an asset, not
+        fractionable when so configured; any other is Alpaca's 404."""
+        wanted = symbol_or_id.strip().upper()
+        with self._lock:
+            by_id = {asset_id(symbol).upper(): symbol for symbol in self.prices}
+            symbol = wanted if wanted in self.prices else by_id.get(wanted)
+            if symbol is None:
+                return Reply(404, fixtures.alpaca_error("asset_not_found_404"))
+            fractionable = symbol not in self.non_fractionable
+        asset = fixtures.alpaca_asset("fractionable" if fractionable else "not_fractionable")
+        asset.update({"id": asset_id(symbol), "symbol": symbol, "name": f"{symbol} Common Stock"})
+        return Reply(200, asset)
+
     def account(self) -> dict[str, Any]:
         """`GET /v2/account`, derived from cash and fills."""
         with self._lock:
-            long_value = sum(
-                (Decimal(p["market_value"]) for p in self.positions()), start=Decimal(0)
+            today = self.now().astimezone(NEW_YORK).date()
+            return account_payload(
+                cash=self.cash,
+                starting_cash=self._initial_cash,
+                buying_power=self._buying_power(),
+                positions=self.positions(),
+                balance_asof=self.calendar.previous_trading_day(today),
             )
-            buying_power = _money(self._buying_power())
-            equity = self.cash + long_value
-            account = fixtures.alpaca_account()
-            account.update(
-                {
-                    "buying_power": buying_power,
-                    "regt_buying_power": buying_power,
-                    "effective_buying_power": buying_power,
-                    "non_marginable_buying_power": buying_power,
-                    "options_buying_power": buying_power,
-                    "daytrading_buying_power": "0",
-                    "cash": _money(self.cash),
-                    "portfolio_value": _money(equity),
-                    "equity": _money(equity),
-                    "last_equity": _money(self._initial_cash),
-                    "sma": _money(self._initial_cash),
-                    "long_market_value": _money(long_value),
-                    "position_market_value": _money(long_value),
-                    "short_market_value": "0",
-                    "initial_margin": _money(long_value),
-                    "maintenance_margin": _money(long_value * Decimal("0.3")),
-                    "multiplier": "1",
-                    "shorting_enabled": False,
-                    "balance_asof": self.calendar.previous_trading_day(
-                        self.now().astimezone(NEW_YORK).date()
-                    ).isoformat(),
-                }
-            )
-            return account
 
     def positions(self) -> list[dict[str, Any]]:
         """`GET /v2/positions`, aggregated from fills, valued at the latest prices."""
         with self._lock:
-            held: dict[str, tuple[Decimal, Decimal, str]] = {}
-            for order in self._orders.values():
-                if order.filled_qty.is_zero():
-                    continue
-                qty, cost, asset_id = held.get(order.symbol, (Decimal(0), Decimal(0), ""))
-                held[order.symbol] = (
-                    qty + order.filled_qty,
-                    cost + order.filled_qty * order.price,
-                    order.asset_id,
-                )
-            positions = []
-            for symbol, (qty, cost, asset_id) in sorted(held.items()):
-                price = self.prices[symbol]
-                cost_basis = cost.quantize(_CENTS, rounding=ROUND_HALF_UP)
-                value = (qty * price).quantize(_CENTS, rounding=ROUND_HALF_UP)
-                gain = value - cost_basis
-                ratio = _plain((gain / cost_basis).quantize(_RATIO)) if cost_basis else "0"
-                positions.append(
-                    {
-                        "asset_id": asset_id,
-                        "symbol": symbol,
-                        "exchange": "NASDAQ",
-                        "asset_class": "us_equity",
-                        "asset_marginable": True,
-                        "qty": _plain(qty),
-                        "avg_entry_price": _plain((cost / qty).quantize(_SHARES)),
-                        "side": "long",
-                        "market_value": _money(value),
-                        "cost_basis": _money(cost_basis),
-                        "unrealized_pl": _money(gain),
-                        "unrealized_plpc": ratio,
-                        "unrealized_intraday_pl": _money(gain),
-                        "unrealized_intraday_plpc": ratio,
-                        "current_price": _plain(price),
-                        "lastday_price": _plain(price),
-                        "change_today": "0",
-                        "qty_available": _plain(qty),
-                    }
-                )
-            return positions
+            return positions_payload(self._orders.values(), self.prices)
 
     def latest_trade(self, symbol: str) -> Reply:
         """`GET /v2/stocks/{symbol}/trades/latest` (market-data API)."""
@@ -601,10 +399,10 @@ class AlpacaBroker:
                 return Reply(404, {"code": 40410000, "message": f"no trade found for {symbol}"})
             sequence = self._next_sequence()
             trade = {
-                "t": _timestamp(self.now() - timedelta(milliseconds=250), sequence),
+                "t": order_timestamp(self.now() - timedelta(milliseconds=250), sequence),
                 "x": "V",
-                # A JSON number, like the real API (integral prices without a fraction).
-                "p": int(price) if price == price.to_integral_value() else float(price),
+                # A JSON number with every digit, like the real API (integral prices as integers).
+                "p": int(price) if price == price.to_integral_value() else price,
                 "s": 100,
                 "c": ["@"],
                 "i": 52983525000 + sequence,
@@ -623,142 +421,5 @@ class AlpacaBroker:
         return self.cash - reserved
 
     def _poll(self, order: SandboxOrder) -> dict[str, Any]:
-        order.polls += 1
-        if order.is_open:
-            self._advance(order)
+        self.cash -= order.poll(self.now())
         return order.to_api()
-
-    def _advance(self, order: SandboxOrder) -> None:
-        script = order.script
-        now = self.now()
-        if script.fill_after_polls is not None and order.polls >= script.fill_after_polls:
-            if script.final_status == "filled":
-                self._fill(order, order.target_qty, now)
-                order.status = "filled"
-                order.filled_at = now
-            elif script.final_status == "canceled":
-                order.status, order.canceled_at = "canceled", now
-            elif script.final_status == "expired":
-                order.status, order.expired_at = "expired", now
-            else:
-                order.status, order.failed_at = "rejected", now
-        elif (
-            script.partial_fill_after_polls is not None
-            and order.polls >= script.partial_fill_after_polls
-            and order.filled_qty.is_zero()
-        ):
-            part = order.target_qty * script.partial_fraction
-            whole = order.qty is not None and order.qty == order.qty.to_integral_value()
-            part = (
-                part.to_integral_value(ROUND_DOWN) if whole else part.quantize(_SHARES, ROUND_DOWN)
-            )
-            if part > 0:
-                self._fill(order, part, now)
-                order.status = "partially_filled"
-            else:
-                order.status = "new"
-        elif order.status == "accepted":
-            order.status = "new"
-        else:
-            return
-        order.updated_at = now
-
-    def _fill(self, order: SandboxOrder, total_qty: Decimal, now: datetime) -> None:
-        delta = total_qty - order.filled_qty
-        if delta <= 0:
-            return
-        self.cash -= order.qty_cost(total_qty) - order.qty_cost(order.filled_qty)
-        order.filled_qty = total_qty
-
-
-class _AlpacaServer(SandboxServer):
-    """A server over the shared broker, requiring Alpaca's key headers exactly."""
-
-    def __init__(self, broker: AlpacaBroker, **options: Any) -> None:
-        super().__init__(**options)
-        self.broker = broker
-
-    def authenticate(self, request: Request) -> Reply | None:
-        """None for both exact key headers, else Alpaca's 401."""
-        key_id = request.headers.get("apca-api-key-id")
-        secret = request.headers.get("apca-api-secret-key")
-        if key_id == self.broker.key_id and secret == self.broker.secret_key:
-            return None
-        return Reply(401, fixtures.alpaca_error("unauthorized_401"))
-
-
-class AlpacaTradingServer(_AlpacaServer):
-    """Alpaca's trading API (`ALPACA_BASE_URL`) over an `AlpacaBroker`."""
-
-    name = "alpaca"
-
-    def route(self, request: Request) -> Reply:
-        """The trading endpoints this system uses."""
-        path, method, broker = request.path, request.method, self.broker
-        if method == "GET" and path == "/v2/clock":
-            return Reply(200, broker.clock())
-        if method == "GET" and path == "/v2/calendar":
-            return broker.calendar_days(request.query)
-        if path == "/v2/orders":
-            if method == "POST":
-                return broker.submit(request)
-            if method == "GET":
-                return broker.list_orders(request.query)
-        if method == "GET" and path == "/v2/orders:by_client_order_id":
-            return broker.order_by_client_id(request.query)
-        if method == "GET" and path.startswith("/v2/orders/"):
-            return broker.order_by_id(path.removeprefix("/v2/orders/"))
-        if method == "GET" and path == "/v2/account":
-            return Reply(200, broker.account())
-        if method == "GET" and path == "/v2/positions":
-            return Reply(200, broker.positions())
-        return Reply(404, {"code": 40410000, "message": "endpoint not found"})
-
-    def control(self, request: Request) -> Reply | None:
-        """Adds `orders`, `clock`, `prices`, `scripts` and `non_fractionable` to the common ones."""
-        name = request.path.removeprefix("/_sandbox/").strip("/")
-        broker = self.broker
-        if name == "orders" and request.method == "GET":
-            return Reply(200, {"orders": broker.orders(), **broker.state()})
-        if name == "clock" and request.method == "POST":
-            body = request.json()
-            instant = _instant(str(body["now"]))
-            if instant is None:
-                raise ValueError(f"not a timestamp: {body['now']!r}")
-            broker.set_now(instant, ticks=body.get("ticks"))
-            return Reply(200, broker.clock())
-        if name == "prices" and request.method == "POST":
-            broker.set_prices(request.json())
-            return Reply(200, {symbol: str(price) for symbol, price in broker.prices.items()})
-        if name == "scripts" and request.method == "POST":
-            body = dict(request.json())
-            symbol = body.pop("symbol", None)
-            broker.set_script(OrderScript(**body), symbol)
-            return Reply(200, {"symbol": symbol, **OrderScript(**body).to_json()})
-        if name == "non_fractionable" and request.method == "POST":
-            broker.set_non_fractionable(request.json()["symbols"])
-            return Reply(200, {"symbols": sorted(broker.non_fractionable)})
-        return super().control(request)
-
-    def reset(self) -> None:
-        """Clear faults, the request log, and the account."""
-        super().reset()
-        self.broker.reset()
-
-
-class AlpacaDataServer(_AlpacaServer):
-    """Alpaca's market-data API (`ALPACA_DATA_BASE_URL`): latest trades from the price table."""
-
-    name = "alpaca-data"
-
-    def route(self, request: Request) -> Reply:
-        """`GET /v2/stocks/{symbol}/trades/latest`."""
-        parts = request.path.strip("/").split("/")
-        if (
-            request.method == "GET"
-            and len(parts) == 5
-            and parts[:2] == ["v2", "stocks"]
-            and parts[3:] == ["trades", "latest"]
-        ):
-            return self.broker.latest_trade(parts[2])
-        return Reply(404, {"message": "Not Found"})

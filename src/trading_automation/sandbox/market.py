@@ -1,4 +1,5 @@
-"""The sandbox's market calendar: weekdays minus holidays, 09:30-16:00 New York, half days to 13:00.
+"""The sandbox's market calendar: weekdays minus holidays, 09:30-16:00 New York, half days to 13:00,
+and its answers to Alpaca's `GET /v2/clock` and `GET /v2/calendar`.
 
 The default holidays and half days are NYSE's for 2024-2026; the sandbox takes others.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from trading_automation.domain.timestamps import NEW_YORK
 
@@ -144,3 +146,36 @@ class MarketCalendar:
         if self.is_trading_day(day) and instant < self.close_at(day):
             return self.close_at(day)
         return self.close_at(self.next_trading_day(day))
+
+    def clock_payload(self, now: datetime, nanos: int) -> dict[str, Any]:
+        """`GET /v2/clock` at `now` (`nanos` fills the timestamp's last three digits)."""
+        return {
+            "timestamp": _et(now, nanos),
+            "is_open": self.is_open(now),
+            "next_open": _et(self.next_open(now)),
+            "next_close": _et(self.next_close(now)),
+        }
+
+    def calendar_payload(self, start: date, end: date) -> list[dict[str, Any]]:
+        """`GET /v2/calendar?start=&end=`: one entry per trading day, times in New York."""
+        return [
+            {
+                "date": day.isoformat(),
+                "open": OPEN.strftime("%H:%M"),
+                "close": self.close_time(day).strftime("%H:%M"),
+                "session_open": "0400",
+                "session_close": "1700" if day in self.half_days else "2000",
+                "settlement_date": self.next_trading_day(day).isoformat(),
+            }
+            for day in self.trading_days(start, end)
+        ]
+
+
+def _et(instant: datetime, nanos: int | None = None) -> str:
+    """Alpaca's clock timestamp: New York wall time with its offset, optionally nanoseconds."""
+    local = instant.astimezone(NEW_YORK)
+    offset = local.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"
+    if nanos is None:
+        return f"{local:%Y-%m-%dT%H:%M:%S}{offset}"
+    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond:06d}{nanos % 1000:03d}{offset}"

@@ -24,11 +24,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 
+from trading_automation.domain.jsonvalues import dumps, loads
 from trading_automation.sandbox.faults import Fault
 from trading_automation.sandbox.quiver import DayBody, encode_day
 
 if TYPE_CHECKING:
-    from trading_automation.sandbox.alpaca import OrderScript
+    from trading_automation.sandbox.orders import OrderScript
 
 
 class SandboxControlError(RuntimeError):
@@ -47,7 +48,7 @@ class SandboxControl:
 
     def call(self, method: str, name: str, body: Any = None, *, raw: bytes | None = None) -> Any:
         """Send one control request; return its JSON answer."""
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        data = raw if raw is not None else (None if body is None else dumps(body).encode())
         request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1
             f"{self.url}/_sandbox/{name}",
             data=data,
@@ -56,7 +57,7 @@ class SandboxControl:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return json.loads(response.read() or b"null")
+                return loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")
             raise SandboxControlError(
@@ -74,17 +75,9 @@ class SandboxControl:
         """The faults not yet used up."""
         return list(self.call("GET", "faults")["faults"])
 
-    def clear_faults(self) -> None:
-        """Remove every scripted fault."""
-        self.call("DELETE", "faults")
-
     def requests(self) -> list[dict[str, Any]]:
         """Every API request the server received (method, path, query, status)."""
         return list(self.call("GET", "requests")["requests"])
-
-    def clear_requests(self) -> None:
-        """Forget the request log."""
-        self.call("DELETE", "requests")
 
     def release(self) -> None:
         """Let held answers go now."""
@@ -173,16 +166,6 @@ class SandboxProcess:
             log.close()
             raise RuntimeError(f"the sandbox subprocess did not start: {errors.strip()}")
         return cls(process, json.loads(line), log)
-
-    @property
-    def pid(self) -> int:
-        """The subprocess's id."""
-        return self.process.pid
-
-    def output(self) -> str:
-        """What the subprocess wrote to standard error so far (its request log)."""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
 
     def stop(self, timeout: float = 10.0) -> int:
         """Ask the sandbox to stop (SIGTERM), kill it after `timeout`; return its exit code."""

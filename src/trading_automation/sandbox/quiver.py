@@ -7,7 +7,6 @@ is an empty array. Without `date`, every day's records are served, newest day fi
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import date, datetime
 from importlib.resources.abc import Traversable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trading_automation import fixtures
+from trading_automation.domain.jsonvalues import dumps, loads
 from trading_automation.sandbox.server import Reply, Request, SandboxServer
 
 DEFAULT_QUIVER_KEY = "sandbox-quiver-key"
@@ -30,7 +30,7 @@ def encode_day(body: DayBody) -> bytes:
         return body
     if isinstance(body, str):
         return body.encode()
-    return json.dumps(body, ensure_ascii=False).encode()
+    return dumps(body).encode()
 
 
 class QuiverServer(SandboxServer):
@@ -101,7 +101,7 @@ class QuiverServer(SandboxServer):
             records: list[Any] = []
             for day in self._days():
                 try:
-                    body = json.loads(self.day_body(day) or b"null")
+                    body = loads(self.day_body(day) or b"null")
                 except ValueError:
                     continue
                 records.extend(body if isinstance(body, list) else [])

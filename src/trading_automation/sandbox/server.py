@@ -7,7 +7,6 @@ endpoints, which need no credentials and are never subject to faults).
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import sys
 import threading
@@ -15,10 +14,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from trading_automation.domain.jsonvalues import dumps, loads
 from trading_automation.sandbox.faults import AFTER_ACCEPT_KINDS, BEFORE_KINDS, Fault, FaultPlan
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -45,8 +44,8 @@ class Request:
     body: bytes
 
     def json(self) -> Any:
-        """The body parsed as JSON (ValueError when it is not)."""
-        return json.loads(self.body) if self.body else None
+        """The body parsed as JSON, numbers exact (ValueError when it is not JSON)."""
+        return loads(self.body) if self.body else None
 
 
 @dataclass
@@ -60,10 +59,10 @@ class Reply:
     accepted_order: bool = False
 
     def body(self) -> bytes:
-        """The bytes to send."""
+        """The bytes to send (a `Decimal` goes out as a number with all its digits)."""
         if self.raw is not None:
             return self.raw
-        return json.dumps(self.payload, ensure_ascii=False).encode()
+        return dumps(self.payload).encode()
 
 
 @dataclass(frozen=True)
@@ -140,17 +139,6 @@ class SandboxServer:
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
@@ -271,7 +259,7 @@ class SandboxServer:
             elif fault.kind == "status":
                 status = fault.status or 503
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                payload = json.loads(fault.body) if fault.body else _STATUS_BODIES.get(status, {})
+                payload = loads(fault.body) if fault.body else _STATUS_BODIES.get(status, {})
                 return Reply(status, payload, headers=headers)
             elif fault.kind == "malformed":
                 raw = (fault.body if fault.body is not None else "").encode()
