@@ -79,7 +79,6 @@ def test_a_day_without_a_file_is_an_empty_day(quiver: QuiverClient) -> None:
     [
         (b'{"detail": "maintenance"}', "expected a JSON array, got a JSON object"),
         (b"<html>Bad gateway</html>", "not JSON"),
-        (b'[{"Ticker": "AAPL"}, "oops"]', "record 1 is a JSON string"),
     ],
 )
 def test_a_body_that_is_not_an_array_of_records_is_an_error_naming_the_day(
@@ -156,3 +155,11 @@ def test_from_settings_requires_the_quiver_key() -> None:
 def test_from_settings_reaches_the_sandbox(sandbox: Sandbox) -> None:
     with QuiverClient.from_settings(sandbox.settings()) as quiver:
         assert len(quiver.congress_trading(date(2024, 6, 15))) == 1
+
+
+def test_elements_that_are_not_records_come_back_with_the_others(
+    sandbox: Sandbox, quiver: QuiverClient
+) -> None:
+    sandbox.quiver.set_day(DAY, b'[{"Ticker": "AAPL"}, "oops", null, 42, [1]]')
+
+    assert quiver.congress_trading(DAY) == [{"Ticker": "AAPL"}, "oops", None, 42, [1]]

@@ -199,7 +199,7 @@ def test_text_columns_never_receive_what_a_database_refuses(database: Database) 
 OPEN = datetime(2024, 6, 20, 13, 30, tzinfo=UTC)
 
 
-def test_a_day_holding_unstorable_records_is_stored_and_its_filings_traded(
+def test_a_day_holding_unstorable_and_non_object_records_stores_all_and_trades_its_filings(
     database: Database,
 ) -> None:
     day = date(2024, 6, 20)
@@ -207,6 +207,8 @@ def test_a_day_holding_unstorable_records_is_stored_and_its_filings_traded(
         quiver_record(Ticker="AAPL", Name="Nul Comment", Filed="2024-06-20", Comments="a\x00b"),
         quiver_record(Ticker="MSFT", Name="Lone Surrogate", Filed="2024-06-20", Company="\udc80"),
         quiver_record(Ticker="NVDA", Name="Nul\x00Name", Filed="2024-06-20"),
+        "not a record",
+        None,
     ]
     with Sandbox(now=OPEN, script=OrderScript(fill_after_polls=1)) as sandbox:
         sandbox.quiver.set_day(day, json.dumps(records).encode())  # ASCII escapes, as sent
@@ -214,7 +216,7 @@ def test_a_day_holding_unstorable_records_is_stored_and_its_filings_traded(
         result = run_job(database, sandbox)
 
     by_key = {trade.source_hash: trade for trade in trades(database)}
-    keys = [normalize_record(record).source_hash for record in records]
+    keys = [normalize_record(record).source_hash for record in records[:3]]
     assert result.exit_code == 0, result.lines
     assert keys[2] is None
     assert [by_key[key].status for key in keys[:2] if key] == [TradeStatus.FILLED] * 2

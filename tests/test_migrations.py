@@ -145,7 +145,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
         (migrate.downgrade, "abc", "cannot downgrade to abc: no revision abc"),
         (migrate.upgrade, "+1", "cannot upgrade to +1: that steps past the newest revision"),
         (migrate.upgrade, "0001+5", "cannot upgrade to 0001+5: that steps past the newest"),
-        (migrate.downgrade, "-3", "cannot downgrade to -3: that steps past base"),
+        (migrate.downgrade, "-4", "cannot downgrade to -4: that steps past base"),
     ],
 )
 def test_a_revision_that_cannot_be_found_or_reached_is_named_in_one_line(

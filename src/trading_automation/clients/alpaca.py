@@ -210,11 +210,13 @@ class AlpacaClient(PooledClient):
                     raise
                 log.info("order_already_exists", client_order_id=client_order_id)
                 try:
-                    return self._existing_order(payload, cause=error)
+                    existing = self._existing_order(payload, cause=error)
                 except (ServiceUnavailableError, RateLimitedError) as lookup_error:
                     raise self._outcome_unknown(
                         payload, f"already placed, but the lookup failed: {lookup_error}"
                     ) from lookup_error
+                # Refused as a repeat on the first try: an earlier run placed it, not this call.
+                return existing.marked_placed_before() if not last_reason else existing
             except (ServiceUnavailableError, RateLimitedError) as error:
                 # Surely not placed by this request; but an earlier one may have been.
                 if last_reason:

@@ -72,11 +72,13 @@ class QuiverClient(PooledClient):
     def __repr__(self) -> str:
         return f"QuiverClient(base_url={self.base_url!r})"
 
-    def congress_trading(self, day: date) -> list[dict[str, Any]]:
+    def congress_trading(self, day: date) -> list[Any]:
         """The disclosure records Quiver publishes for `day`, exactly as received.
 
-        An empty or `null` body is a day without records. Anything but a JSON array of objects
-        raises `UnexpectedResponseError` naming the day: a silent empty list would lose filings.
+        An empty or `null` body is a day without records. Anything but a JSON array raises
+        `UnexpectedResponseError` naming the day: a silent empty list would lose filings. An
+        element of the array that is not an object is returned too (the feed stores it flagged):
+        one bad record never costs the day's others.
         """
         stamp = day.strftime("%Y%m%d")
         path = f"/bulk/congresstrading?date={stamp}"
@@ -98,7 +100,7 @@ class QuiverClient(PooledClient):
 
 def _records(
     http: JsonHttp, response: httpx.Response, path: str
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Any], str | None]:
     """The records of a response, or what is wrong with it."""
     try:
         body = http.json(response, path=path)
@@ -108,9 +110,6 @@ def _records(
         return [], None
     if not isinstance(body, list):
         return [], f"expected a JSON array, got a JSON {_json_type(body)}"
-    for index, record in enumerate(body):
-        if not isinstance(record, dict):
-            return [], f"record {index} is a JSON {_json_type(record)}, not an object"
     return body, None
 
 

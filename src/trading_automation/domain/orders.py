@@ -96,6 +96,7 @@ class AlpacaOrder(BaseModel):
     failed_at: MaybeDatetime = None
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _placed_before: bool = PrivateAttr(default=False)
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> AlpacaOrder:
@@ -103,6 +104,17 @@ class AlpacaOrder(BaseModel):
         order = cls.model_validate(dict(raw))
         order._raw = dict(raw)
         return order
+
+    @property
+    def placed_before(self) -> bool:
+        """True when a submission found this order already placed (under its client order id)
+        by an earlier run, rather than placing it."""
+        return self._placed_before
+
+    def marked_placed_before(self) -> AlpacaOrder:
+        """This order, marked as found already placed (see `placed_before`)."""
+        self._placed_before = True
+        return self
 
     @property
     def raw(self) -> dict[str, Any]:

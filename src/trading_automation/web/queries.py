@@ -96,6 +96,11 @@ class AttemptRecord:
     finished_at: datetime | None
     duration_s: Decimal | None
     duration: str | None
+    records_stored: int | None
+    orders_sent: int | None
+    found_placed: int | None
+    filled: int | None
+    errors: int
     summary: dict[str, Any] | None = field(metadata=DOCUMENT)
 
 
@@ -267,6 +272,11 @@ def check_schema(uow: UnitOfWork) -> None:
 
 def _attempt_record(attempt: JobRunAttempt) -> AttemptRecord:
     seconds = _seconds(attempt.started_at, attempt.finished_at)
+    summary = attempt.summary_json if isinstance(attempt.summary_json, dict) else {}
+    orders = summary.get("orders") if isinstance(summary.get("orders"), dict) else {}
+    windows = [w for w in summary.get("windows") or [] if isinstance(w, dict)]
+    stored = [w["stored"] for w in windows if isinstance(w.get("stored"), int)]
+    errors = summary.get("errors")
     return AttemptRecord(
         attempt=attempt.attempt,
         owner=attempt.owner,
@@ -275,8 +285,18 @@ def _attempt_record(attempt: JobRunAttempt) -> AttemptRecord:
         finished_at=attempt.finished_at,
         duration_s=seconds,
         duration=duration(seconds) if seconds is not None else None,
+        records_stored=sum(stored) if stored else None,
+        orders_sent=_count(orders, "submitted"),
+        found_placed=_count(orders, "found_at_broker"),
+        filled=_count(orders, "filled"),
+        errors=len(errors) if isinstance(errors, list) else 0,
         summary=attempt.summary_json,
     )
+
+
+def _count(counts: Any, name: str) -> int | None:
+    value = counts.get(name) if isinstance(counts, dict) else None
+    return value if isinstance(value, int) else None
 
 
 def _seconds(started: datetime | None, finished: datetime | None) -> Decimal | None:

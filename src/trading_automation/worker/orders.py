@@ -202,7 +202,10 @@ class OrderPlacer:
             summary.orders.not_sent += 1
             raise BrokerUnavailableError(str(error)) from error
         self.record_order(trade, order, summary)
-        summary.orders.submitted += 1
+        if order.placed_before:
+            summary.orders.found_at_broker += 1
+        else:
+            summary.orders.submitted += 1
         log.info(
             "order_submitted",
             symbol=trade.symbol,
