@@ -121,6 +121,7 @@ class Settings(BaseSettings):
     # Disclosures
     quiver_api_key: SecretStr | None = None
     quiver_base_url: str = "https://api.quiverquant.com/beta"
+    quiver_bulk_requests_per_hour: int = Field(default=5, ge=1, le=10_000)
 
     # HTTP clients (Alpaca and Quiver)
     http_connect_timeout_s: float = Field(default=5.0, gt=0)

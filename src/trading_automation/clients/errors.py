@@ -8,6 +8,7 @@ Messages never contain credentials: the clients send those in headers, which no 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -110,6 +111,13 @@ class RateLimitedError(ApiError):
     """
 
     retry_after_s: float | None = None
+
+
+class RequestBudgetSpentError(RateLimitedError):
+    """The request was not sent: the API's shared request budget is used up (no request left in
+    its window, or a `Retry-After` still pending). Run again at `retry_at`."""
+
+    retry_at: datetime | None = None
 
 
 class ServiceUnavailableError(ApiError):

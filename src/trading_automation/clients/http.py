@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import httpx
 import structlog
@@ -97,6 +97,20 @@ class Timeouts:
         return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
 
+class RequestGate(Protocol):
+    """Admits each attempt of a request against a budget shared by every process.
+
+    `admit` returns a ticket or raises `RequestBudgetSpentError`; `settle` is told how the
+    attempt ended (its HTTP status, None without an answer, and a 429's `Retry-After`).
+    """
+
+    def admit(self, what: str) -> object: ...
+
+    def settle(
+        self, ticket: object, status_code: int | None, retry_after_s: float | None
+    ) -> None: ...
+
+
 class RequestOutcomeUnknown(Exception):
     """A non-idempotent request may or may not have been carried out by the server."""
 
@@ -163,10 +177,12 @@ class JsonHttp:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        gate: RequestGate | None = None,
     ) -> httpx.Response:
         """Send a request, retrying per the policy; return the 2xx response or raise `ApiError`.
 
-        `path` is what errors and logs show (never the query string or headers).
+        `path` is what errors and logs show (never the query string or headers). With a `gate`,
+        every attempt (retries included) is admitted by it first and reported to it after.
         """
         service = service or self.service
         started = self._monotonic()
@@ -176,6 +192,7 @@ class JsonHttp:
             remaining = self.retry.budget_s - (self._monotonic() - started)
             failure: ApiError
             retry_after: float | None = None
+            ticket = gate.admit(path) if gate is not None else None
             try:
                 response = self._client.request(
                     method,
@@ -185,11 +202,15 @@ class JsonHttp:
                     timeout=self.timeouts.cut_to(remaining),
                 )
             except httpx.TransportError as exc:
+                if gate is not None:
+                    gate.settle(ticket, None, None)
                 reason = _describe_transport_error(exc)
                 if not idempotent and not isinstance(exc, _NOT_SENT):
                     raise RequestOutcomeUnknown(reason) from exc
                 failure = ServiceUnavailableError(reason, service=service, method=method, path=path)
             else:
+                if gate is not None:
+                    gate.settle(ticket, response.status_code, retry_after_seconds(response))
                 if response.is_success:
                     return response
                 failure = error_from_response(response, service=service, method=method, path=path)
@@ -222,10 +243,11 @@ class JsonHttp:
         `UnexpectedResponseError` when it is not JSON."""
         try:
             return loads(response.content) if response.content.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError) as error:
             excerpt = response.text.strip()[:_BODY_EXCERPT]
+            what = "nested too deeply to read" if isinstance(error, RecursionError) else "not JSON"
             raise UnexpectedResponseError(
-                f"the response body is not JSON: {excerpt!r}",
+                f"the response body is {what}: {excerpt!r}",
                 service=service or self.service,
                 method=response.request.method,
                 path=path,

@@ -15,6 +15,7 @@ from trading_automation.clients.http import (
     HeaderAuth,
     JsonHttp,
     PooledClient,
+    RequestGate,
     RetryPolicy,
     Timeouts,
 )
@@ -72,18 +73,23 @@ class QuiverClient(PooledClient):
     def __repr__(self) -> str:
         return f"QuiverClient(base_url={self.base_url!r})"
 
-    def congress_trading(self, day: date) -> list[Any]:
+    def congress_trading(self, day: date, *, gate: RequestGate | None = None) -> list[Any]:
         """The disclosure records Quiver publishes for `day`, exactly as received.
 
         An empty or `null` body is a day without records. Anything but a JSON array raises
         `UnexpectedResponseError` naming the day: a silent empty list would lose filings. An
         element of the array that is not an object is returned too (the feed stores it flagged):
-        one bad record never costs the day's others.
+        one bad record never costs the day's others. `gate` admits each attempt against the bulk
+        endpoints' shared budget (`RequestBudgetSpentError` when it is used up).
         """
         stamp = day.strftime("%Y%m%d")
         path = f"/bulk/congresstrading?date={stamp}"
         response = self._http.request(
-            "GET", f"{self.base_url}/bulk/congresstrading", path=path, params={"date": stamp}
+            "GET",
+            f"{self.base_url}/bulk/congresstrading",
+            path=path,
+            params={"date": stamp},
+            gate=gate,
         )
         records, problem = _records(self._http, response, path)
         if problem is not None:
@@ -98,9 +104,7 @@ class QuiverClient(PooledClient):
         return records
 
 
-def _records(
-    http: JsonHttp, response: httpx.Response, path: str
-) -> tuple[list[Any], str | None]:
+def _records(http: JsonHttp, response: httpx.Response, path: str) -> tuple[list[Any], str | None]:
     """The records of a response, or what is wrong with it."""
     try:
         body = http.json(response, path=path)

@@ -53,6 +53,10 @@ __all__ = [
 ]
 
 
+# Requests an hour the sandbox's settings allow Quiver's bulk endpoints (it enforces no limit).
+SANDBOX_QUIVER_BUDGET = 10_000
+
+
 class Sandbox:
     """Quiver, Alpaca trading and Alpaca market data on 127.0.0.1, started and stopped together.
 
@@ -129,7 +133,11 @@ class Sandbox:
         self.stop()
 
     def env(self) -> dict[str, str]:
-        """The environment variables that point the application at this sandbox."""
+        """The environment variables that point the application at this sandbox.
+
+        The sandbox's Quiver has no rate limit, so the bulk budget is lifted: reruns in one
+        minute (the demo, tests) are not held to the real account's 5 requests an hour.
+        """
         return {
             "PAPER_TRADING": "true",
             "ALPACA_BASE_URL": self.alpaca.url,
@@ -138,6 +146,7 @@ class Sandbox:
             "ALPACA_SECRET_KEY": self.broker.secret_key,
             "QUIVER_BASE_URL": self.quiver.base_url,
             "QUIVER_API_KEY": self.quiver.api_key,
+            "QUIVER_BULK_REQUESTS_PER_HOUR": str(SANDBOX_QUIVER_BUDGET),
         }
 
     def settings(self, **overrides: Any) -> Settings:

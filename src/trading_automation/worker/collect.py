@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from trading_automation.clients.errors import ApiError
+from trading_automation.clients.errors import ApiError, RequestBudgetSpentError
 from trading_automation.domain.filings import NormalizedFiling, normalize_record
 from trading_automation.domain.timestamps import NEW_YORK
+from trading_automation.worker.schedule import new_york_time
 from trading_automation.worker.summary import RunSummary, WindowSummary
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from trading_automation.db import Database
     from trading_automation.logs import SecretRedactor
     from trading_automation.worker.clock import RunClock
+    from trading_automation.worker.quiver_budget import QuiverBudget
 
 log = structlog.get_logger(__name__)
 
@@ -33,14 +35,24 @@ class Candidate:
 
 
 class Collector:
-    """Fetches Quiver days and stores their records (or only reads them, for a dry run)."""
+    """Fetches Quiver days and stores their records (or only reads them, for a dry run).
+
+    With a `budget`, each request takes a slot of Quiver's shared bulk budget first; when none is
+    left, the remaining days are not asked for and the run says when to run again.
+    """
 
     def __init__(
-        self, *, database: Database, quiver: QuiverClient, redactor: SecretRedactor
+        self,
+        *,
+        database: Database,
+        quiver: QuiverClient,
+        redactor: SecretRedactor,
+        budget: QuiverBudget | None = None,
     ) -> None:
         self.database = database
         self.quiver = quiver
         self.redactor = redactor
+        self.budget = budget
 
     def collect(
         self, days: list[date], summary: RunSummary, clock: RunClock, *, store: bool
@@ -49,11 +61,20 @@ class Collector:
         with the newest filing date seen (the checkpoint's next mark)."""
         ordered: list[tuple[date, int, int, NormalizedFiling]] = []
         newest: datetime | None = None
+        spent: str | None = None
         for day_index, day in enumerate(days):
             window = WindowSummary(day=day)
             summary.windows.append(window)
+            if spent is not None:
+                window.error = spent
+                continue
             try:
-                records = self.quiver.congress_trading(day)
+                records = self.quiver.congress_trading(day, gate=self.budget)
+            except RequestBudgetSpentError as error:
+                spent = window.error = self._budget_message(error, len(days))
+                summary.errors.append(f"quiver {day} and later days: {spent}")
+                log.error("window_not_fetched", day=day.isoformat(), reason=spent)
+                continue
             except ApiError as error:
                 window.error = self.redactor.redact(str(error))
                 summary.errors.append(f"quiver {day}: {window.error}")
@@ -76,6 +97,23 @@ class Collector:
                 newest = filed_at if newest is None or filed_at > newest else newest
             log.info("window_collected", **_window_fields(window))
         ordered.sort(key=lambda item: item[:3])
+        return self._candidates(ordered), newest
+
+    def _budget_message(self, error: RequestBudgetSpentError, days: int) -> str:
+        """What a person needs: why the day was not fetched and when the window can be."""
+        limit = self.budget.limit if self.budget is not None else days
+        free = self.budget.window_free_at(days) if self.budget is not None else None
+        if free is None:
+            return (
+                f"{error.summary}; this run needs {days} requests (one per day since the "
+                f"previous trading day), more than the {limit} an hour the budget allows: raise "
+                "QUIVER_BULK_REQUESTS_PER_HOUR if the Quiver plan allows more"
+            )
+        return f"{error.summary}; run again after {new_york_time(free)}"
+
+    @staticmethod
+    def _candidates(ordered: list[tuple[date, int, int, NormalizedFiling]]) -> list[Candidate]:
+        """The BUY filings, each key once, in filing order."""
         seen: set[str] = set()
         candidates = []
         for _, _, _, filing in ordered:
@@ -85,7 +123,7 @@ class Collector:
                 continue
             seen.add(filing.source_hash)
             candidates.append(Candidate(filing, filing.source_hash, filing.ticker))
-        return candidates, newest
+        return candidates
 
 
 def _window_fields(window: WindowSummary) -> dict[str, object]:

@@ -33,6 +33,7 @@ from trading_automation.worker.collect import Candidate, Collector
 from trading_automation.worker.dry_run import dry_run
 from trading_automation.worker.orders import OrderPlacer
 from trading_automation.worker.owner import is_dead_local_owner, process_owner
+from trading_automation.worker.quiver_budget import QuiverBudget
 from trading_automation.worker.reconcile import Reconciler, ReconcileReport
 from trading_automation.worker.schedule import (
     CALENDAR_LOOKBACK,
@@ -134,6 +135,12 @@ class OpenJob:
         """
         broker_now = self.alpaca.clock().timestamp
         clock = RunClock(broker_now, self.monotonic)
+        self.collector.budget = QuiverBudget(
+            self.database,
+            limit=self.settings.quiver_bulk_requests_per_hour,
+            now=clock.now,
+            owner=self.owner,
+        )
         anchor = options.requested_date or broker_now.astimezone(NEW_YORK).date()
         sessions = self.alpaca.calendar(anchor - CALENDAR_LOOKBACK, anchor)
         gate = decide_gate(broker_now, sessions, requested=options.requested_date)

@@ -101,6 +101,30 @@ class ApiRequestRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def free_at(
+        self, api: str, *, count: int, limit: int, window: timedelta, now: datetime
+    ) -> datetime:
+        """When `count` (at most `limit`) requests could be made together: once enough of the
+        window's requests have left it, and any pending `Retry-After` has passed."""
+        if not 1 <= count <= limit:
+            raise InvalidValueError("count", f"must be between 1 and the limit ({limit})")
+        when = require_aware_utc(now, field="now")
+        recent = list(
+            self.session.scalars(
+                select(ApiRequest.requested_at)
+                .where(ApiRequest.api == api, ApiRequest.requested_at > when - window)
+                .order_by(ApiRequest.requested_at)
+            )
+        )
+        must_leave = len(recent) - (limit - count)
+        free = recent[must_leave - 1] + window if must_leave > 0 else when
+        blocked = self.session.scalar(
+            select(func.max(ApiRequest.retry_until)).where(
+                ApiRequest.api == api, ApiRequest.retry_until > when
+            )
+        )
+        return max(free, require_aware_utc(blocked)) if blocked is not None else free
+
     def used(self, api: str, *, window: timedelta, now: datetime) -> int:
         """How many requests to `api` were made in the `window` before `now`."""
         when = require_aware_utc(now, field="now")
