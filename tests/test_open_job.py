@@ -261,16 +261,38 @@ def test_a_dry_run_sends_nothing_and_writes_nothing(database: Database, sandbox:
     assert _feed_rows(database) == 0
     assert job_run(database) is None
     would_buy = [line for line in result.lines if "would buy" in line]
-    assert len(would_buy) == 12
+    assert len(would_buy) == 11
     assert any("KKR" in line for line in would_buy)
+
+
+def test_a_dry_run_predicts_the_whole_share_fallback_and_the_zero_share_skip(
+    database: Database, sandbox: Sandbox
+) -> None:
+    preview = run_job(database, sandbox, replace(QUICK, dry_run=True))
+    real = run_job(database, sandbox)
+
+    kkr = next(line for line in preview.lines if "KKR" in line)
+    brka = next(line for line in preview.lines if "BRK.A" in line)
+    shares = int(Decimal(1000) / fixtures.latest_trade_prices()["KKR"])
+    assert kkr.startswith(f"  would buy {shares} whole shares of KKR")
+    assert "not fractionable, $104.52 a share" in kkr
+    assert brka.startswith("  would skip      BRK.A")
+    assert "one share costs $612,500.00, more than TRADE_NOTIONAL_USD $1,000.00" in brka
+    # The real run did what the dry run said.
+    by_symbol = {trade.symbol: trade for trade in trades(database)}
+    assert by_symbol["KKR"].qty_submitted == shares
+    assert by_symbol["BRK.A"].status is TradeStatus.SKIPPED
+    assert preview.summary is not None
+    assert real.summary is not None
+    assert preview.summary.orders.skipped == real.summary.orders.skipped == {"zero_shares": 1}
 
 
 def test_a_dry_run_applies_the_caps(database: Database, sandbox: Sandbox) -> None:
     result = run_job(database, sandbox, replace(QUICK, dry_run=True), per_ticker_daily_max=1)
 
-    skipped = [line for line in result.lines if "would skip" in line]
+    skipped = [line for line in result.lines if "would skip" in line and "AMZN" in line]
     assert len(skipped) == 2
-    assert all("AMZN" in line and "PER_TICKER_DAILY_MAX" in line for line in skipped)
+    assert all("PER_TICKER_DAILY_MAX" in line for line in skipped)
 
 
 # -- guardrails ------------------------------------------------------------------------------

@@ -90,3 +90,52 @@ def test_a_rerun_counts_orders_found_at_the_broker_apart_from_new_ones(
     assert first.returncode == 0
     assert rows["orders sent and placed"] == "0"
     assert rows["orders found already placed (not sent again)"] == "11"
+
+
+def test_a_dry_run_on_a_database_without_the_schema_plans_nothing(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+
+    result = run_cli(
+        "open-job",
+        "--dry-run",
+        env={**sandbox.env(), "DATABASE_URL": f"sqlite:///{empty}"},
+        cwd=tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "would buy" not in result.stdout
+    assert "trading-automation db upgrade" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_warnings_only_unless_log_level_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from trading_automation.cli.context import terminal_log_level
+    from trading_automation.config import load_settings
+
+    monkeypatch.setattr("sys.stderr", _Terminal())
+
+    assert terminal_log_level(load_settings(_env_file=None)) == "WARNING"
+    assert terminal_log_level(load_settings(_env_file=None, log_level="INFO")) == "INFO"
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    assert terminal_log_level(load_settings(_env_file=None)) == "DEBUG"
+
+
+def test_logs_kept_by_a_scheduler_keep_the_default_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trading_automation.cli.context import terminal_log_level
+    from trading_automation.config import load_settings
+
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+
+    assert terminal_log_level(load_settings(_env_file=None)) == "INFO"  # stderr is a pipe here

@@ -78,7 +78,7 @@ class AppContext:
         if not self._logging:
             from trading_automation.logs import configure_logging
 
-            configure_logging(settings.log_level, secrets=settings.secret_values())
+            configure_logging(terminal_log_level(settings), secrets=settings.secret_values())
             self._logging = True
         return settings
 
@@ -142,3 +142,13 @@ def _warn(message: str) -> None:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def terminal_log_level(settings: Settings) -> str:
+    """LOG_LEVEL; on a terminal, when it was not set, WARNING: a person there reads what the
+    command prints itself, and each step's event is for logs kept by a scheduler."""
+    import sys
+
+    if "log_level" in settings.model_fields_set or not sys.stderr.isatty():
+        return settings.log_level
+    return "WARNING"

@@ -133,6 +133,7 @@ class OpenJob:
         Raises `InvalidValueError` naming `--date` for a requested day that is not a trading
         day, or whose open has not happened yet (unless it is a dry run).
         """
+        self._check_schema()
         broker_now = self.alpaca.clock().timestamp
         clock = RunClock(broker_now, self.monotonic)
         self.collector.budget = QuiverBudget(
@@ -162,11 +163,11 @@ class OpenJob:
         days = collection_days(sessions, gate.trading_day)
         summary = RunSummary(trading_date=gate.trading_day, dry_run=options.dry_run)
         if options.dry_run:
-            self._check_schema()
             dry_run(
                 settings=self.settings,
                 database=self.database,
                 collector=self.collector,
+                alpaca=self.alpaca,
                 summary=summary,
                 days=days,
                 clock=clock,
@@ -284,7 +285,7 @@ class OpenJob:
         return result
 
     def _check_schema(self) -> None:
-        """Raise `SchemaNotReadyError` (with what to do) before a dry run plans anything."""
+        """Raise `SchemaNotReadyError` (with what to do) before anything is asked or planned."""
         with self.database.transaction(readonly=True) as uow:
             uow.job_runs.list_recent(limit=1)
 

@@ -55,6 +55,11 @@ ACK_FLUSH_S = 1.0
 SKIP_ZERO_SHARES = "zero_shares"
 
 
+def whole_shares(notional: Decimal, price: Decimal) -> int:
+    """The whole shares `notional` dollars buy at `price` (the fallback's order size)."""
+    return math.floor(notional / price)
+
+
 class BrokerUnavailableError(TradingAutomationError):
     """The broker stopped answering mid-run; the remaining filings wait for the next run."""
 
@@ -279,7 +284,7 @@ class OrderPlacer:
             self._mark(trade, TradeStatus.FAILED, f"latest price of {trade.symbol} is {price}")
             summary.orders.failed += 1
             return None
-        shares = Decimal(math.floor(notional / price))
+        shares = Decimal(whole_shares(notional, price))
         log.info(
             "order_fallback",
             symbol=trade.symbol,
