@@ -34,6 +34,7 @@ from trading_automation.db.types import ExactDecimal, JSONDocument, RawJSONDocum
 from trading_automation.domain.decimals import fit_decimal
 from trading_automation.domain.enums import (
     OPEN_TRADE_STATUSES,
+    CloseCause,
     FeedTransaction,
     JobStatus,
     JobType,
@@ -134,6 +135,19 @@ class Trade(Base):
         CheckConstraint("filled_qty >= 0", name="filled_qty_not_negative"),
         CheckConstraint("filled_avg_price >= 0", name="filled_avg_price_not_negative"),
         CheckConstraint("version >= 1", name="version_positive"),
+        # A BUY is a lot: what its closes took never exceeds what was filled (the closes'
+        # writer adds to closed_qty in the same transaction, under the row's lock).
+        CheckConstraint("closed_qty >= 0", name="closed_qty_not_negative"),
+        CheckConstraint(
+            "closed_qty <= COALESCE(filled_qty, 0)", name="closed_qty_within_filled_qty"
+        ),
+        CheckConstraint("side = 'BUY' OR closed_qty = 0", name="only_lots_close"),
+        # A SELL exits one lot, for a cause; a BUY has neither.
+        CheckConstraint(
+            "(side = 'SELL' AND lot_trade_id IS NOT NULL AND exit_cause IS NOT NULL) OR "
+            "(side = 'BUY' AND lot_trade_id IS NULL AND exit_cause IS NULL)",
+            name="sell_exits_a_lot",
+        ),
         CheckConstraint(
             f"length(client_order_id) BETWEEN 1 AND {CLIENT_ORDER_ID_MAX_LENGTH}",
             name="client_order_id_length",
@@ -152,6 +166,15 @@ class Trade(Base):
         ),
         Index("ix_trade_congress_trade_feed_id", "congress_trade_feed_id"),
         Index("ix_trade_job_run_id", "job_run_id"),
+        Index("ix_trade_lot_trade_id", "lot_trade_id"),
+        # Open lots per symbol: the exits' and the positions page's work list.
+        Index(
+            "ix_trade_open_lots",
+            "symbol",
+            "created_at",
+            postgresql_where=text("side = 'BUY' AND filled_qty > closed_qty"),
+            sqlite_where=text("side = 'BUY' AND filled_qty > closed_qty"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -188,12 +211,24 @@ class Trade(Base):
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     raw_order_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # The lot ledger (migration 0004). A BUY trade with shares filled is a lot; `closed_qty` is
+    # how much of it its closes took. A SELL trade exits `lot_trade_id` for `exit_cause`.
+    closed_qty: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"))
+    lot_trade_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("trade.id", ondelete="RESTRICT")
+    )
+    exit_cause: Mapped[CloseCause | None] = mapped_column(_enum(CloseCause, "close_cause"))
     # Optimistic concurrency: every write of the row adds one (the ORM does it on flush, see
     # `version_id_col`), so an UPDATE guarded by the version a writer read applies only if nobody
     # changed the row since.
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
     feed_record: Mapped[CongressTradeFeed | None] = relationship(back_populates="trades")
+
+    @property
+    def open_qty(self) -> Decimal:
+        """For a lot (a filled BUY): the filled quantity its closes have not taken yet."""
+        return (self.filled_qty or Decimal(0)) - (self.closed_qty or Decimal(0))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - declarative reads it once
 
@@ -233,6 +268,49 @@ class JobRun(Base):
         return (
             f"JobRun(type={self.type}, trading_date_et={self.trading_date_et}, "
             f"status={self.status}, attempt={self.attempt})"
+        )
+
+
+class LotClose(Base):
+    """A close of (part of) a lot: by a SELL trade's fills, or outside the system.
+
+    One row per SELL trade, its quantity and price following the sell's fills; rows without a
+    sell record what was sold outside the system (by hand at the broker), whose price is not
+    known. Realized P&L = quantity x (price - the lot's fill price).
+    """
+
+    __tablename__ = "lot_close"
+    __table_args__ = (
+        UniqueConstraint("sell_trade_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint(
+            "(cause = 'OUTSIDE' AND sell_trade_id IS NULL) OR "
+            "(cause <> 'OUTSIDE' AND sell_trade_id IS NOT NULL AND price IS NOT NULL)",
+            name="outside_closes_have_no_sell",
+        ),
+        Index("ix_lot_close_lot_trade_id", "lot_trade_id"),
+        Index("ix_lot_close_closed_at", "closed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    lot_trade_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("trade.id", ondelete="RESTRICT")
+    )
+    sell_trade_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("trade.id", ondelete="RESTRICT")
+    )
+    cause: Mapped[CloseCause] = mapped_column(_enum(CloseCause, "close_cause"))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    price: Mapped[Decimal | None] = mapped_column(PRICE)
+    reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return (
+            f"LotClose(lot_trade_id={self.lot_trade_id}, cause={self.cause}, "
+            f"quantity={self.quantity}, price={self.price})"
         )
 
 
@@ -340,6 +418,7 @@ def _install_validators() -> None:
         JobRunAttempt,
         ApiRequest,
         IngestCheckpoint,
+        LotClose,
     )
     for model in models:
         for attribute in inspect(model).column_attrs:

@@ -24,9 +24,20 @@ class Party(enum.StrEnum):
 
 
 class OrderSide(enum.StrEnum):
-    """Side of an order placed by the system (it only buys)."""
+    """Side of an order placed by the system: buys mirror purchases, sells close lots."""
 
     BUY = "BUY"
+    SELL = "SELL"
+
+
+class CloseCause(enum.StrEnum):
+    """Why (part of) a lot was closed: an exit the system made, or a sale outside it."""
+
+    MIRRORED_SALE = "MIRRORED_SALE"
+    HOLDING_LIMIT = "HOLDING_LIMIT"
+    STOP_LOSS = "STOP_LOSS"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    OUTSIDE = "OUTSIDE"
 
 
 class OrderType(enum.StrEnum):
