@@ -19,6 +19,7 @@ TABLES = {
     "job_run_attempt",
     "api_request",
     "ingest_checkpoint",
+    "lot_close",
 }
 
 
@@ -54,7 +55,7 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0003"
+    assert report.current == report.head == "0004"
     assert report.differences == []
     assert report.clean
 
@@ -132,7 +133,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0003"
+    assert report.head == "0004"
     assert not report.clean
     assert report.differences == []
     assert not [r for r in caplog.records if "Detected" in r.getMessage()]
@@ -145,7 +146,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
         (migrate.downgrade, "abc", "cannot downgrade to abc: no revision abc"),
         (migrate.upgrade, "+1", "cannot upgrade to +1: that steps past the newest revision"),
         (migrate.upgrade, "0001+5", "cannot upgrade to 0001+5: that steps past the newest"),
-        (migrate.downgrade, "-4", "cannot downgrade to -4: that steps past base"),
+        (migrate.downgrade, "-5", "cannot downgrade to -5: that steps past base"),
     ],
 )
 def test_a_revision_that_cannot_be_found_or_reached_is_named_in_one_line(
@@ -211,8 +212,10 @@ def test_trade_references_the_feed_and_is_detached_when_the_record_goes(
     keys = {key["name"]: key for key in inspect(migrated_engine).get_foreign_keys("trade")}
     feed = keys["fk_trade_congress_trade_feed_id_congress_trade_feed"]
     run = keys["fk_trade_job_run_id_job_run"]
+    lot = keys["fk_trade_lot_trade_id_trade"]
 
-    assert set(keys) == {feed["name"], run["name"]}
+    assert set(keys) == {feed["name"], run["name"], lot["name"]}
+    assert (lot["constrained_columns"], lot["referred_table"]) == (["lot_trade_id"], "trade")
     assert feed["constrained_columns"] == ["congress_trade_feed_id"]
     assert feed["referred_table"] == "congress_trade_feed"
     assert feed["referred_columns"] == ["id"]

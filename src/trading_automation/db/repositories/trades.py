@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -143,6 +144,7 @@ class TradeRepository:
             "created_at": when,
             "updated_at": when,
             "version": 1,
+            "closed_qty": Decimal(0),
         }
         inserted = self.session.execute(_intent_insert(self.session), values).first()
         if inserted is not None:
@@ -603,6 +605,7 @@ _INTENT_COLUMNS = (
     "created_at",
     "updated_at",
     "version",
+    "closed_qty",
 )
 _INTENT_INSERTS: dict[str, Any] = {}
 
