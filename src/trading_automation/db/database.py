@@ -34,6 +34,7 @@ from trading_automation.db.repositories import (
     CongressFeedRepository,
     IngestCheckpointRepository,
     JobRunRepository,
+    LotRepository,
     TradeRepository,
 )
 
@@ -64,6 +65,11 @@ class UnitOfWork:
     def trades(self) -> TradeRepository:
         """Trades and their broker orders."""
         return TradeRepository(self.session)
+
+    @cached_property
+    def lots(self) -> LotRepository:
+        """Lots (filled buys), their exits and their closes."""
+        return LotRepository(self.session)
 
     @cached_property
     def job_runs(self) -> JobRunRepository:

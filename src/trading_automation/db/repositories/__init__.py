@@ -9,6 +9,12 @@ from trading_automation.db.repositories.job_runs import (
     JobRunRepository,
     RunState,
 )
+from trading_automation.db.repositories.lots import (
+    LotRepository,
+    LotRow,
+    SaleFiling,
+    exit_key,
+)
 from trading_automation.db.repositories.pagination import Cursor, InvalidCursorError, Page
 from trading_automation.db.repositories.trades import (
     ApplyResult,
@@ -30,9 +36,13 @@ __all__ = [
     "IntentResult",
     "InvalidCursorError",
     "JobRunRepository",
+    "LotRepository",
+    "LotRow",
     "Page",
     "RunState",
+    "SaleFiling",
     "StoreResult",
     "TradeCount",
     "TradeRepository",
+    "exit_key",
 ]

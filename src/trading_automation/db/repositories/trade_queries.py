@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from trading_automation.db.models import Trade
 from trading_automation.db.repositories.pagination import Cursor, Page, check_page_size
-from trading_automation.domain.enums import OPEN_TRADE_STATUSES, TradeStatus
+from trading_automation.domain.enums import OPEN_TRADE_STATUSES, OrderSide, TradeStatus
 from trading_automation.domain.timestamps import require_aware_utc
 from trading_automation.errors import InvalidValueError
 
@@ -127,8 +127,8 @@ class TradeQueries:
         symbol: str | None = None,
         exclude: Iterable[TradeStatus] = (TradeStatus.SKIPPED,),
     ) -> int:
-        """Trades created in [start, end), optionally for one symbol; SKIPPED ones by default
-        do not count (a skipped filing placed no order)."""
+        """Buys created in [start, end), optionally for one symbol; SKIPPED ones by default
+        do not count (a skipped filing placed no order), and exits never use up a buy cap."""
         query = select(func.count()).select_from(Trade).where(*self._window(start, end))
         if symbol is not None:
             query = query.where(Trade.symbol == normalize_symbol(symbol))
@@ -144,7 +144,7 @@ class TradeQueries:
         *,
         exclude: Iterable[TradeStatus] = (TradeStatus.SKIPPED,),
     ) -> dict[str, int]:
-        """Trades created in [start, end) per symbol (one query)."""
+        """Buys created in [start, end) per symbol (one query)."""
         query = (
             select(Trade.symbol, func.count())
             .where(*self._window(start, end))
@@ -157,11 +157,16 @@ class TradeQueries:
 
     @staticmethod
     def _window(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+        """Buys created in [start, end)."""
         begin = require_aware_utc(start, field="start")
         finish = require_aware_utc(end, field="end")
         if finish < begin:
             raise InvalidValueError("end", "must not be before start")
-        return [Trade.created_at >= begin, Trade.created_at < finish]
+        return [
+            Trade.created_at >= begin,
+            Trade.created_at < finish,
+            Trade.side == OrderSide.BUY,
+        ]
 
     def page(
         self,

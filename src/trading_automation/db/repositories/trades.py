@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from trading_automation.db.errors import ConcurrentUpdateError
 from trading_automation.db.models import Trade
+from trading_automation.db.repositories import ledger
 from trading_automation.db.repositories.trade_queries import (
     TradeCount,
     TradeQueries,
@@ -36,6 +37,7 @@ from trading_automation.db.repositories.trade_statements import (
     intent_insert,
 )
 from trading_automation.domain.enums import (
+    CloseCause,
     OrderSide,
     OrderType,
     TimeInForce,
@@ -94,8 +96,14 @@ class TradeRepository(TradeQueries):
         job_run_id: uuid.UUID | None = None,
         skip_reason: str | None = None,
         now: datetime | None = None,
+        exit_of: Trade | None = None,
+        exit_cause: CloseCause | None = None,
+        qty: Decimal | None = None,
     ) -> IntentResult:
         """Record that a filing is about to be traded, once: the NEW row with its client order id.
+
+        With `exit_of` (a lot), `exit_cause` and `qty` the row is a SELL of `qty` shares of that
+        lot instead, and `source_hash` is the exit's key (see `lots.exit_key`).
 
         With `skip_reason` the row is recorded SKIPPED instead (a guardrail stopped it), in the
         same single statement. Idempotent by `source_hash`: a repeated or concurrent call returns
@@ -108,6 +116,12 @@ class TradeRepository(TradeQueries):
             raise InvalidValueError("source_hash", "expected a lower-case SHA-256 hex digest")
         when = require_aware_utc(now, field="now") if now else utcnow()
         reason = None if skip_reason is None else _reason(skip_reason)
+        if (exit_of is None) != (exit_cause is None) or (exit_of is None) != (qty is None):
+            raise InvalidValueError("exit_of", "an exit names its lot, its cause and a quantity")
+        if exit_of is not None and (exit_of.side is not OrderSide.BUY or exit_of.symbol != symbol):
+            raise InvalidValueError("exit_of", f"an exit sells {symbol} of a lot of {symbol}")
+        if qty is not None and qty <= 0:
+            raise InvalidValueError("qty", "an exit sells a positive quantity")
         values: dict[str, Any] = {
             "id": uuid.uuid4(),
             "source_hash": source_hash,
@@ -115,7 +129,10 @@ class TradeRepository(TradeQueries):
             "congress_trade_feed_id": congress_trade_feed_id,
             "job_run_id": job_run_id,
             "symbol": normalize_symbol(symbol),
-            "side": OrderSide.BUY,
+            "side": OrderSide.BUY if exit_of is None else OrderSide.SELL,
+            "lot_trade_id": exit_of.id if exit_of is not None else None,
+            "exit_cause": exit_cause,
+            "qty_submitted": qty,
             "order_type": OrderType.MARKET,
             "time_in_force": TimeInForce.DAY,
             "status": TradeStatus.NEW if reason is None else TradeStatus.SKIPPED,
@@ -162,12 +179,14 @@ class TradeRepository(TradeQueries):
         `updated_at` (the caller's clock; the wall clock when not given).
         """
         when = require_aware_utc(now, field="now") if now else utcnow()
+        if trade.side is OrderSide.SELL:
+            ledger.require_transaction(self.session, "applying a sell's order")
         parsed = parse_order(order)
         check_owner(trade, parsed)
         if "version" in trade.__dict__:
             previous = trade.status
             change = order_change(trade, parsed, when)
-            if isinstance(change, dict) and self._write_if_unchanged(trade, change):
+            if isinstance(change, dict) and self._write_if_unchanged(trade, change, when):
                 return ApplyResult(trade, changed=True, previous_status=previous)
         for _attempt in range(APPLY_ATTEMPTS):
             current = self._locked(trade)
@@ -175,7 +194,7 @@ class TradeRepository(TradeQueries):
             change = order_change(current, parsed, when)
             if not isinstance(change, dict):
                 return ApplyResult(current, changed=False, previous_status=previous, ignored=change)
-            if self._write_if_unchanged(current, change):
+            if self._write_if_unchanged(current, change, when):
                 return ApplyResult(current, changed=True, previous_status=previous)
         raise ConcurrentUpdateError(
             f"trade {trade.client_order_id} kept changing while order {parsed.id} was applied "
@@ -240,6 +259,10 @@ class TradeRepository(TradeQueries):
                 previous = trade.status
                 _take_written(trade, change)
                 results[index] = ApplyResult(trade, changed=True, previous_status=previous)
+            # Lots are locked in one order (by id) by every writer: no two can deadlock on them.
+            sells = [trade for _index, trade, _change in writes if trade.side is OrderSide.SELL]
+            for sell in sorted(sells, key=lambda trade: str(trade.lot_trade_id)):
+                self._follow_in_ledger(sell, when)
         for index in alone:
             trade, order = work[index]
             try:
@@ -248,7 +271,7 @@ class TradeRepository(TradeQueries):
                 results[index] = error
         return [result for result in results if result is not None]
 
-    def _write_if_unchanged(self, trade: Trade, change: dict[str, Any]) -> bool:
+    def _write_if_unchanged(self, trade: Trade, change: dict[str, Any], when: datetime) -> bool:
         """UPDATE the row to `change` if its version is still `trade.version`; on success the
         object takes the new values (as committed state, nothing left to flush)."""
         parameters = _guarded_parameters(trade, change)
@@ -256,7 +279,13 @@ class TradeRepository(TradeQueries):
         if result.rowcount != 1:
             return False
         _take_written(trade, change)
+        self._follow_in_ledger(trade, when)
         return True
+
+    def _follow_in_ledger(self, trade: Trade, when: datetime) -> None:
+        """A sell's fills close its lot, in the same transaction as the sell's update."""
+        if trade.side is OrderSide.SELL:
+            ledger.take_sell_fill(self.session, trade, when)
 
     def mark_failed(self, trade: Trade, reason: str, *, now: datetime | None = None) -> bool:
         """Record that the system could not place the order; False if the trade is terminal."""

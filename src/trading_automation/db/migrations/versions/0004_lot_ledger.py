@@ -77,7 +77,6 @@ def upgrade() -> None:
             "trade",
             ["lot_trade_id"],
             ["id"],
-            ondelete="RESTRICT",
         )
         batch.create_check_constraint(op.f("ck_trade_closed_qty_not_negative"), "closed_qty >= 0")
         batch.create_check_constraint(
@@ -117,13 +116,11 @@ def upgrade() -> None:
             ["lot_trade_id"],
             ["trade.id"],
             name=op.f("fk_lot_close_lot_trade_id_trade"),
-            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["sell_trade_id"],
             ["trade.id"],
             name=op.f("fk_lot_close_sell_trade_id_trade"),
-            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lot_close")),
         sa.UniqueConstraint("sell_trade_id", name=op.f("uq_lot_close_sell_trade_id")),
