@@ -325,7 +325,8 @@ def test_postgres_column_types_are_native(make_empty_url: Callable[[str], str]) 
     assert labels == {
         "feed_transaction": "BUY,SELL,UNKNOWN",
         "party": "DEMOCRAT,REPUBLICAN,INDEPENDENT,OTHER,UNKNOWN",
-        "order_side": "BUY",
+        "order_side": "BUY,SELL",
+        "close_cause": "MIRRORED_SALE,HOLDING_LIMIT,STOP_LOSS,TAKE_PROFIT,OUTSIDE",
         "order_type": "MARKET",
         "time_in_force": "DAY",
         "trade_status": (
