@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     daily_max_filings: int | None = Field(default=None, ge=0)
     per_ticker_daily_max: int | None = Field(default=None, ge=0)
 
+    # Exits (see domain.exits): what a member's partial sale does, the holding limit in trading
+    # days, and the stops in percent of a lot's fill price (unset: off).
+    exit_on_partial_sale: Literal["all", "half", "none"] = "all"
+    max_hold_days: int | None = Field(default=None, ge=1, le=10_000)
+    stop_loss_pct: Decimal | None = Field(default=None, gt=0, lt=100, decimal_places=4)
+    take_profit_pct: Decimal | None = Field(default=None, gt=0, le=100_000, decimal_places=4)
+
     # The open-job
     open_job_poll_s: float = Field(default=60.0, ge=0, le=3600)
     job_lease_s: float = Field(default=300.0, ge=10)
@@ -181,6 +188,11 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_DASHBOARD_PASSWORD_LENGTH:
             raise ValueError(f"must be at least {MIN_DASHBOARD_PASSWORD_LENGTH} characters long")
         return value
+
+    @field_validator("exit_on_partial_sale", mode="before")
+    @classmethod
+    def _partial_sale(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -214,9 +214,7 @@ class Trade(Base):
     # The lot ledger (migration 0004). A BUY trade with shares filled is a lot; `closed_qty` is
     # how much of it its closes took. A SELL trade exits `lot_trade_id` for `exit_cause`.
     closed_qty: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"))
-    lot_trade_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("trade.id")
-    )
+    lot_trade_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("trade.id"))
     exit_cause: Mapped[CloseCause | None] = mapped_column(_enum(CloseCause, "close_cause"))
     # Optimistic concurrency: every write of the row adds one (the ORM does it on flush, see
     # `version_id_col`), so an UPDATE guarded by the version a writer read applies only if nobody
@@ -294,12 +292,8 @@ class LotClose(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    lot_trade_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("trade.id")
-    )
-    sell_trade_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("trade.id")
-    )
+    lot_trade_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("trade.id"))
+    sell_trade_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("trade.id"))
     cause: Mapped[CloseCause] = mapped_column(_enum(CloseCause, "close_cause"))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
     price: Mapped[Decimal | None] = mapped_column(PRICE)

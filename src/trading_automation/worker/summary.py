@@ -58,6 +58,22 @@ class OrderSummary:
 
 
 @dataclass
+class ExitSummary:
+    """What the run's exits did: decided per cause, sent, skipped, failed, filled; lots closed
+    outside the system; the members' sales that matched no lot of theirs."""
+
+    decided: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    found_at_broker: int = 0
+    skipped: int = 0
+    failed: int = 0
+    filled: int = 0
+    closed_outside: int = 0
+    sales_without_lot: int = 0
+    not_checked: str | None = None
+
+
+@dataclass
 class RunSummary:
     """Everything a run did, as stored with the job run (no secrets: messages are redacted)."""
 
@@ -66,6 +82,7 @@ class RunSummary:
     dry_run: bool = False
     windows: list[WindowSummary] = field(default_factory=list)
     orders: OrderSummary = field(default_factory=OrderSummary)
+    exits: ExitSummary = field(default_factory=ExitSummary)
     checkpoint: str | None = None
     account: dict[str, str] | None = None
     errors: list[str] = field(default_factory=list)
@@ -82,4 +99,5 @@ class RunSummary:
         for window in data["windows"]:
             window["day"] = window["day"].isoformat()
         data["orders"]["skipped"] = dict(sorted(self.orders.skipped.items()))
+        data["exits"]["decided"] = dict(sorted(self.exits.decided.items()))
         return data
