@@ -26,40 +26,22 @@ from typing import Any
 
 from trading_automation import fixtures
 from trading_automation.domain.timestamps import NEW_YORK
+from trading_automation.sandbox.account import account_payload, positions_payload
 from trading_automation.sandbox.market import OPEN, MarketCalendar
+from trading_automation.sandbox.order_requests import OrderQuery, error, order_refusal
 from trading_automation.sandbox.orders import (
     OrderScript,
     SandboxOrder,
-    account_payload,
     asset_id,
     money,
     order_timestamp,
     parse_decimal,
-    positions_payload,
 )
 from trading_automation.sandbox.server import Reply, Request
 
 DEFAULT_KEY_ID = "sandbox-key-id"
 DEFAULT_SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - a well-known local sandbox credential
 DEFAULT_CASH = Decimal(100_000)
-_MAX_CLIENT_ORDER_ID = 128
-_MAX_LIMIT = 500
-_DEFAULT_LIMIT = 50
-
-
-def _error(status: int, message: str, code: int = 40010001, **extra: Any) -> Reply:
-    return Reply(status, {**extra, "code": code, "message": message})
-
-
-def parse_instant(text: str) -> datetime | None:
-    """An instant from ISO text (a bare date is its New York midnight); None when unreadable."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), NEW_YORK)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class AlpacaBroker:
@@ -233,7 +215,7 @@ class AlpacaBroker:
                 else start.replace(year=start.year + 1)
             )
         except ValueError:
-            return _error(400, "start and end must be dates (YYYY-MM-DD)", code=40010000)
+            return error(400, "start and end must be dates (YYYY-MM-DD)", code=40010000)
         return Reply(200, self.calendar.calendar_payload(start, end))
 
     def submit(self, request: Request) -> Reply:
@@ -243,12 +225,18 @@ class AlpacaBroker:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return _error(400, "request body format is invalid", code=40010000)
+            return error(400, "request body format is invalid", code=40010000)
         with self._lock:
             cid = str(body.get("client_order_id") or "").strip()
             if cid:
                 self._submissions[cid] += 1
-            refusal = self._refusal(body, cid)
+            refusal = order_refusal(
+                body,
+                cid,
+                prices=self.prices,
+                non_fractionable=self.non_fractionable,
+                client_order_ids=self._by_client_id,
+            )
             if refusal is not None:
                 return refusal
             symbol = str(body["symbol"]).strip().upper()
@@ -265,7 +253,7 @@ class AlpacaBroker:
                 asset_id=asset_id(symbol),
             )
             if order.cost_basis > self._buying_power():
-                return _error(
+                return error(
                     403,
                     "insufficient buying power",
                     code=40310000,
@@ -276,35 +264,6 @@ class AlpacaBroker:
             self._by_client_id[order.client_order_id] = order.id
             self._accepted.notify_all()
             return Reply(200, order.to_api(), accepted_order=True)
-
-    def _refusal(self, body: Mapping[str, Any], cid: str) -> Reply | None:
-        symbol = str(body.get("symbol") or "").strip().upper()
-        notional, qty = body.get("notional"), body.get("qty")
-        if not symbol:
-            return _error(422, "symbol is required")
-        if str(body.get("side", "")).lower() != "buy":
-            return _error(422, "side must be buy (the sandbox only buys)")
-        if str(body.get("type", "")).lower() != "market":
-            return _error(422, "type must be market (the sandbox only takes market orders)")
-        if str(body.get("time_in_force", "")).lower() != "day":
-            return _error(422, "time_in_force must be day (the sandbox only takes day orders)")
-        if (notional is None) == (qty is None):
-            return _error(422, "exactly one of qty or notional is required")
-        amount = parse_decimal(notional if notional is not None else qty)
-        if amount is None or amount <= 0:
-            return _error(422, f"invalid {'notional' if notional is not None else 'qty'}")
-        if notional is not None and amount < 1:
-            return _error(422, "cost basis must be >= 1")
-        if symbol not in self.prices:
-            return _error(422, f'could not find asset "{symbol}"')
-        fractional = notional is not None or amount != amount.to_integral_value()
-        if fractional and symbol in self.non_fractionable:
-            return Reply(422, fixtures.alpaca_error("not_fractionable_422"))
-        if len(cid) > _MAX_CLIENT_ORDER_ID:
-            return _error(422, f"client_order_id must be at most {_MAX_CLIENT_ORDER_ID} characters")
-        if cid and cid in self._by_client_id:
-            return Reply(422, fixtures.alpaca_error("client_order_id_not_unique_422"))
-        return None
 
     def order_by_id(self, order_id: str) -> Reply:
         """`GET /v2/orders/{id}` (a poll)."""
@@ -318,7 +277,7 @@ class AlpacaBroker:
         """`GET /v2/orders:by_client_order_id?client_order_id=` (a poll)."""
         cid = query.get("client_order_id", "")
         if not cid:
-            return _error(422, "client_order_id is required")
+            return error(422, "client_order_id is required")
         with self._lock:
             order_id = self._by_client_id.get(cid)
             if order_id is None:
@@ -327,38 +286,12 @@ class AlpacaBroker:
 
     def list_orders(self, query: Mapping[str, str]) -> Reply:
         """`GET /v2/orders` with the real filters (each listed order counts as a poll)."""
-        status = query.get("status", "open")
-        if status not in ("open", "closed", "all"):
-            return _error(422, f"invalid status {status!r}; use open, closed or all")
-        direction = query.get("direction", "desc")
-        if direction not in ("asc", "desc"):
-            return _error(422, f"invalid direction {direction!r}; use asc or desc")
-        try:
-            limit = int(query.get("limit", _DEFAULT_LIMIT))
-        except ValueError:
-            return _error(422, "limit must be an integer")
-        if not 1 <= limit <= _MAX_LIMIT:
-            return _error(422, f"limit must be between 1 and {_MAX_LIMIT}")
-        bounds: dict[str, datetime | None] = {}
-        for name in ("after", "until"):
-            text = query.get(name)
-            bounds[name] = parse_instant(text) if text else None
-            if text and bounds[name] is None:
-                return _error(422, f"invalid {name} timestamp {text!r}")
-        symbols = {s.strip().upper() for s in query.get("symbols", "").split(",") if s.strip()}
-        side = query.get("side")
+        filters = OrderQuery.parse(query)
+        if isinstance(filters, Reply):
+            return filters
         with self._lock:
-            chosen = [
-                order
-                for order in self._orders.values()
-                if (status == "all" or (status == "open") == order.is_open)
-                and (not symbols or order.symbol in symbols)
-                and (side in (None, "", "buy"))
-                and (bounds["after"] is None or order.created_at > bounds["after"])
-                and (bounds["until"] is None or order.created_at < bounds["until"])
-            ]
-            chosen.sort(key=lambda o: (o.created_at, o.nanos), reverse=direction == "desc")
-            return Reply(200, [self._poll(order) for order in chosen[:limit]])
+            chosen = filters.select(self._orders.values())
+            return Reply(200, [self._poll(order) for order in chosen])
 
     def asset(self, symbol_or_id: str) -> Reply:
         """`GET /v2/assets/{symbol_or_asset_id}`: every symbol with a price is an asset, not

@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from trading_automation import fixtures
-from trading_automation.sandbox.alpaca import AlpacaBroker, parse_instant
+from trading_automation.sandbox.alpaca import AlpacaBroker
+from trading_automation.sandbox.order_requests import parse_instant
 from trading_automation.sandbox.orders import OrderScript
 from trading_automation.sandbox.server import Reply, Request, SandboxServer
 
