@@ -2,14 +2,16 @@
 served by a trading API server and a market-data API server that share it
 (`trading_automation.sandbox.alpaca_servers`).
 
-Orders behave like Alpaca's as far as this system uses them: market DAY buys by notional or qty,
-unique `client_order_id` (a reuse is refused with Alpaca's 422), notional or fractional orders for
-assets marked not fractionable refused with a 422 (`GET /v2/assets/{symbol}` says which are),
-orders costing more than the buying power refused with Alpaca's 403. An accepted order moves on
-each *poll* (a GET of it by id or client order id, or its appearance in a list): `new` after the
-first, optionally `partially_filled`, then `filled` (or canceled / expired / rejected) per its
-symbol's `OrderScript`. Fills are at the latest trade price; cash, buying power (cash less what
-open orders reserve), positions and equity follow.
+Orders behave like Alpaca's as far as this system uses them: market DAY buys by notional or qty
+and sells by qty, unique `client_order_id` (a reuse is refused with Alpaca's 422), notional or
+fractional orders for assets marked not fractionable refused with a 422 (`GET /v2/assets/{symbol}`
+says which are), buys costing more than the buying power refused with Alpaca's 403, and sells of
+more than the position's shares not held by other open sells refused with Alpaca's 403 (the
+account never goes short). An accepted order moves on each *poll* (a GET of it by id or client
+order id, or its appearance in a list): `new` after the first, optionally `partially_filled`, then
+`filled` (or canceled / expired / rejected) per its symbol's `OrderScript`. Fills are at the latest
+trade price when the order was accepted; cash, buying power (cash less what open buys reserve),
+positions and equity follow. `adjust_position` trades shares by hand, outside any order.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ from typing import Any
 
 from trading_automation import fixtures
 from trading_automation.domain.timestamps import NEW_YORK
-from trading_automation.sandbox.account import account_payload, positions_payload
-from trading_automation.sandbox.market import OPEN, MarketCalendar
-from trading_automation.sandbox.order_requests import OrderQuery, error, order_refusal
+from trading_automation.sandbox.account import Holdings, account_payload
+from trading_automation.sandbox.market import OPEN, MarketCalendar, latest_trade_payload
+from trading_automation.sandbox.order_requests import (
+    OrderQuery,
+    error,
+    insufficient_qty,
+    order_refusal,
+)
 from trading_automation.sandbox.orders import (
     OrderScript,
     SandboxOrder,
+    Side,
     asset_id,
     money,
     order_timestamp,
@@ -95,6 +103,7 @@ class AlpacaBroker:
         self.default_script = replace(self._initial_script)
         self.scripts: dict[str, OrderScript] = {}
         self.cash = self._initial_cash
+        self.holdings = Holdings()
         self._orders: dict[str, SandboxOrder] = {}
         self._by_client_id: dict[str, str] = {}
         self._submissions: Counter[str] = Counter()
@@ -110,7 +119,7 @@ class AlpacaBroker:
             raise ValueError(f"order {order.id} ({order.client_order_id}) is given twice")
         self._orders[order.id] = order
         self._by_client_id[order.client_order_id] = order.id
-        self.cash -= order.qty_cost(order.filled_qty)
+        self._settle(order, Decimal(0))
 
     def reset(self) -> None:
         """Back to the initial account: its preloaded orders only, initial cash, prices and
@@ -240,6 +249,7 @@ class AlpacaBroker:
             if refusal is not None:
                 return refusal
             symbol = str(body["symbol"]).strip().upper()
+            side: Side = "sell" if str(body["side"]).lower() == "sell" else "buy"
             order = SandboxOrder(
                 id=str(uuid.uuid4()),
                 client_order_id=cid or str(uuid.uuid4()),
@@ -251,8 +261,13 @@ class AlpacaBroker:
                 created_at=self.now(),
                 nanos=self._next_sequence(),
                 asset_id=asset_id(symbol),
+                side=side,
             )
-            if order.cost_basis > self._buying_power():
+            if side == "sell":
+                existing, holding = self.holdings.qty(symbol), self._holding_orders(symbol)
+                if order.target_qty > existing - sum(holding.values(), start=Decimal(0)):
+                    return insufficient_qty(symbol, order.target_qty, existing, holding)
+            elif order.cost_basis > self._buying_power():
                 return error(
                     403,
                     "insufficient buying power",
@@ -320,9 +335,30 @@ class AlpacaBroker:
             )
 
     def positions(self) -> list[dict[str, Any]]:
-        """`GET /v2/positions`, aggregated from fills, valued at the latest prices."""
+        """`GET /v2/positions`, from fills and trades by hand, valued at the latest prices."""
         with self._lock:
-            return positions_payload(self._orders.values(), self.prices)
+            held: dict[str, Decimal] = {}
+            for order in self._orders.values():
+                held[order.symbol] = held.get(order.symbol, Decimal(0)) + order.held_qty
+            return self.holdings.payload(self.prices, held)
+
+    def adjust_position(self, symbol: str, delta: Decimal | int | str) -> dict[str, Any] | None:
+        """Buy (`delta` > 0) or sell (< 0) shares of `symbol` by hand, outside any order, at the
+        latest trade price, like a user trading at the broker directly; cash follows. Returns the
+        position after (None once none is left); `ValueError` for what Alpaca would refuse."""
+        shares, wanted = parse_decimal(delta), symbol.strip().upper()
+        with self._lock:
+            if shares is None or shares.is_zero() or wanted not in self.prices:
+                raise ValueError(f"cannot adjust {wanted or '?'} by {delta!r}")
+            self.cash -= self.holdings.trade_by_hand(
+                wanted,
+                shares,
+                self.prices[wanted],
+                fractionable=wanted not in self.non_fractionable,
+                buying_power=self._buying_power(),
+                held_for_orders=sum(self._holding_orders(wanted).values(), start=Decimal(0)),
+            )
+            return next((p for p in self.positions() if p["symbol"] == wanted), None)
 
     def latest_trade(self, symbol: str) -> Reply:
         """`GET /v2/stocks/{symbol}/trades/latest` (market-data API)."""
@@ -330,17 +366,7 @@ class AlpacaBroker:
             price = self.prices.get(symbol.upper())
             if price is None:
                 return Reply(404, {"code": 40410000, "message": f"no trade found for {symbol}"})
-            sequence = self._next_sequence()
-            trade = {
-                "t": order_timestamp(self.now() - timedelta(milliseconds=250), sequence),
-                "x": "V",
-                # A JSON number with every digit, like the real API (integral prices as integers).
-                "p": int(price) if price == price.to_integral_value() else price,
-                "s": 100,
-                "c": ["@"],
-                "i": 52983525000 + sequence,
-                "z": "C",
-            }
+            trade = latest_trade_payload(price, self.now(), self._next_sequence())
             return Reply(200, {"symbol": symbol.upper(), "trade": trade})
 
     # --- internals ---------------------------------------------------------------------------
@@ -353,6 +379,27 @@ class AlpacaBroker:
         reserved = sum((o.reserved for o in self._orders.values()), start=Decimal(0))
         return self.cash - reserved
 
+    def _holding_orders(self, symbol: str) -> dict[str, Decimal]:
+        """Open sells of `symbol` by order id, and the shares each still holds."""
+        return {
+            o.id: o.held_qty for o in self._orders.values() if o.symbol == symbol and o.held_qty
+        }
+
     def _poll(self, order: SandboxOrder) -> dict[str, Any]:
-        self.cash -= order.poll(self.now())
+        before = order.filled_qty
+        order.poll(self.now())
+        self._settle(order, before)
         return order.to_api()
+
+    def _settle(self, order: SandboxOrder, before: Decimal) -> None:
+        # Pay for (or cash in) what `order` filled since `before`, and move the shares.
+        shares = order.filled_qty - before
+        if shares <= 0:
+            return
+        amount = order.qty_cost(order.filled_qty) - order.qty_cost(before)
+        if order.side == "sell":
+            self.holdings.remove(order.symbol, shares)
+            self.cash += amount
+        else:
+            self.holdings.add(order.symbol, shares, order.price)
+            self.cash -= amount

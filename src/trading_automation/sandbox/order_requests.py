@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from trading_automation import fixtures
 from trading_automation.domain.timestamps import NEW_YORK
-from trading_automation.sandbox.orders import SandboxOrder, parse_decimal
+from trading_automation.sandbox.orders import SandboxOrder, parse_decimal, plain
 from trading_automation.sandbox.server import Reply
 
 MAX_CLIENT_ORDER_ID = 128
@@ -43,19 +44,23 @@ def order_refusal(
     non_fractionable: Collection[str],
     client_order_ids: Collection[str],
 ) -> Reply | None:
-    """Alpaca's 422 for an order body the sandbox refuses whatever the account holds; else None."""
+    """Alpaca's 422 for an order body the sandbox refuses whatever the account holds; else None
+    (a sell beyond the position is `insufficient_qty`'s 403, decided by the broker)."""
     symbol = str(body.get("symbol") or "").strip().upper()
     notional, qty = body.get("notional"), body.get("qty")
+    side = str(body.get("side", "")).lower()
     if not symbol:
         return error(422, "symbol is required")
-    if str(body.get("side", "")).lower() != "buy":
-        return error(422, "side must be buy (the sandbox only buys)")
+    if side not in ("buy", "sell"):
+        return error(422, "side must be buy or sell")
     if str(body.get("type", "")).lower() != "market":
         return error(422, "type must be market (the sandbox only takes market orders)")
     if str(body.get("time_in_force", "")).lower() != "day":
         return error(422, "time_in_force must be day (the sandbox only takes day orders)")
     if (notional is None) == (qty is None):
         return error(422, "exactly one of qty or notional is required")
+    if side == "sell" and notional is not None:
+        return error(422, "a sell must give qty (the sandbox takes no notional sells)")
     amount = parse_decimal(notional if notional is not None else qty)
     if amount is None or amount <= 0:
         return error(422, f"invalid {'notional' if notional is not None else 'qty'}")
@@ -71,6 +76,28 @@ def order_refusal(
     if cid and cid in client_order_ids:
         return Reply(422, fixtures.alpaca_error("client_order_id_not_unique_422"))
     return None
+
+
+def insufficient_qty(
+    symbol: str, requested: Decimal, existing: Decimal, holding_orders: Mapping[str, Decimal]
+) -> Reply:
+    """Alpaca's 403 for a sell of more than the position's `existing` shares less those open sell
+    orders (`holding_orders`: order id to shares held) hold."""
+    held = sum(holding_orders.values(), start=Decimal(0))
+    available = max(Decimal(0), existing - held)
+    body = fixtures.alpaca_error("insufficient_qty_403")
+    body.update(
+        {
+            "available": plain(available),
+            "existing_qty": plain(existing),
+            "held_for_orders": plain(held),
+            "message": f"insufficient qty available for order (requested: {plain(requested)}, "
+            f"available: {plain(available)})",
+            "related_orders": sorted(holding_orders),
+            "symbol": symbol,
+        }
+    )
+    return Reply(403, body)
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,9 @@ class OrderQuery:
         symbols = frozenset(
             s.strip().upper() for s in query.get("symbols", "").split(",") if s.strip()
         )
+        side = query.get("side") or None
+        if side not in (None, "buy", "sell"):
+            return error(422, f"invalid side {side!r}; use buy or sell")
         return cls(
             status=status,
             direction=direction,
@@ -116,7 +146,7 @@ class OrderQuery:
             after=bounds["after"],
             until=bounds["until"],
             symbols=symbols,
-            side=query.get("side") or None,
+            side=side,
         )
 
     def matches(self, order: SandboxOrder) -> bool:
@@ -124,7 +154,7 @@ class OrderQuery:
         return (
             (self.status == "all" or (self.status == "open") == order.is_open)
             and (not self.symbols or order.symbol in self.symbols)
-            and self.side in (None, "buy")
+            and self.side in (None, order.side)
             and (self.after is None or order.created_at > self.after)
             and (self.until is None or order.created_at < self.until)
         )

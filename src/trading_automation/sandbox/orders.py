@@ -15,10 +15,10 @@ from trading_automation.domain.timestamps import NEW_YORK
 
 OPEN_STATUSES = frozenset({"accepted", "new", "pending_new", "partially_filled"})
 FinalStatus = Literal["filled", "canceled", "expired", "rejected"]
+Side = Literal["buy", "sell"]
 
 SHARES = Decimal("0.000000001")
 CENTS = Decimal("0.01")
-_RATIO = Decimal("0.0000000000000001")
 
 
 def plain(value: Decimal) -> str:
@@ -101,6 +101,7 @@ class SandboxOrder:
     failed_at: datetime | None = None
     polls: int = 0
     asset_id: str = field(default="")
+    side: Side = "buy"
 
     @classmethod
     def from_api(
@@ -109,14 +110,17 @@ class SandboxOrder:
         """An order the account already holds, from its Alpaca payload (ValueError if unusable).
 
         It fills at its `filled_avg_price`, else at the symbol's latest price, and moves along
-        `script` from its next poll like any other.
+        `script` from its next poll like any other. A sell gives `qty`.
         """
         parsed = AlpacaOrder.from_api(payload)
         symbol = parsed.symbol.strip().upper()
+        side = (parsed.side or "buy").strip().lower()
         if symbol not in prices:
             raise ValueError(f"order {parsed.id}: the sandbox has no price for {symbol}")
         if (parsed.notional is None) == (parsed.qty is None) or parsed.created_at is None:
             raise ValueError(f"order {parsed.id}: needs created_at and one of notional or qty")
+        if side not in ("buy", "sell") or (side == "sell" and parsed.qty is None):
+            raise ValueError(f"order {parsed.id}: must be a buy, or a sell of qty shares")
         return cls(
             id=parsed.id,
             client_order_id=parsed.client_order_id,
@@ -135,6 +139,7 @@ class SandboxOrder:
             expired_at=parsed.expired_at,
             failed_at=parsed.failed_at,
             asset_id=asset_id(symbol),
+            side="sell" if side == "sell" else "buy",
         )
 
     @property
@@ -144,7 +149,7 @@ class SandboxOrder:
 
     @property
     def target_qty(self) -> Decimal:
-        """The shares the order buys when completely filled."""
+        """The shares the order buys or sells when completely filled."""
         if self.qty is not None:
             return self.qty
         assert self.notional is not None
@@ -161,10 +166,17 @@ class SandboxOrder:
 
     @property
     def reserved(self) -> Decimal:
-        """Buying power held by the unfilled part of an open order."""
-        if not self.is_open:
+        """Buying power held by the unfilled part of an open buy."""
+        if not self.is_open or self.side == "sell":
             return Decimal(0)
         return max(Decimal(0), self.cost_basis - self.qty_cost(self.filled_qty))
+
+    @property
+    def held_qty(self) -> Decimal:
+        """Shares held by the unfilled part of an open sell (not available to another sell)."""
+        if not self.is_open or self.side == "buy":
+            return Decimal(0)
+        return max(Decimal(0), self.target_qty - self.filled_qty)
 
     def to_api(self) -> dict[str, Any]:
         """The order as Alpaca's API returns it (same keys as the order fixtures)."""
@@ -198,8 +210,8 @@ class SandboxOrder:
             "order_class": "",
             "order_type": "market",
             "type": "market",
-            "side": "buy",
-            "position_intent": "buy_to_open",
+            "side": self.side,
+            "position_intent": "sell_to_close" if self.side == "sell" else "buy_to_open",
             "time_in_force": "day",
             "limit_price": None,
             "stop_price": None,
@@ -215,15 +227,16 @@ class SandboxOrder:
         }
 
     def poll(self, now: datetime) -> Decimal:
-        """Count one poll and move an open order along its script; returns what new fills cost."""
+        """Count one poll and move an open order along its script; returns the shares it newly
+        filled (what they cost or bring in: `qty_cost(filled_qty) - qty_cost(before)`)."""
         self.polls += 1
+        before = self.filled_qty
         if not self.is_open:
             return Decimal(0)
         script = self.script
-        spent = Decimal(0)
         if script.fill_after_polls is not None and self.polls >= script.fill_after_polls:
             if script.final_status == "filled":
-                spent = self._fill(self.target_qty)
+                self.filled_qty = max(self.filled_qty, self.target_qty)
                 self.status, self.filled_at = "filled", now
             elif script.final_status == "canceled":
                 self.status, self.canceled_at = "canceled", now
@@ -242,20 +255,13 @@ class SandboxOrder:
                 part.to_integral_value(ROUND_DOWN) if whole else part.quantize(SHARES, ROUND_DOWN)
             )
             if part > 0:
-                spent = self._fill(part)
+                self.filled_qty = part
                 self.status = "partially_filled"
             else:
                 self.status = "new"
         elif self.status == "accepted":
             self.status = "new"
         else:
-            return spent
-        self.updated_at = now
-        return spent
-
-    def _fill(self, total_qty: Decimal) -> Decimal:
-        if total_qty <= self.filled_qty:
             return Decimal(0)
-        spent = self.qty_cost(total_qty) - self.qty_cost(self.filled_qty)
-        self.filled_qty = total_qty
-        return spent
+        self.updated_at = now
+        return self.filled_qty - before
