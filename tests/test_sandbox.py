@@ -364,10 +364,22 @@ def test_a_bad_control_request_is_refused_with_the_reason(sandbox: Sandbox) -> N
         control.call("GET", "nothing-here")
 
 
+def test_a_fault_can_let_the_first_matching_requests_through(sandbox: Sandbox) -> None:
+    sandbox.alpaca.faults.add(Fault.http_status(503, path="/v2/clock", skip=2))
+
+    statuses = [raw_get(f"{sandbox.alpaca.url}/v2/clock", KEYS).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 503, 200]
+    assert sandbox.alpaca.faults.pending() == []
+
+
 def test_faults_round_trip_through_json() -> None:
     fault = Fault.http_status(429, retry_after=2, times=3, method="get", path="/v2/orders")
+    skipping = Fault.http_status(403, body='{"code": 1}', method="POST", skip=1)
 
     assert Fault.from_json(json.loads(json.dumps(fault.to_json()))) == fault
+    assert Fault.from_json(json.loads(json.dumps(skipping.to_json()))) == skipping
+    assert "skip" not in fault.to_json()
     assert fault.method == "GET"
     assert Fault.drop_after_accept().path == "/v2/orders"
 

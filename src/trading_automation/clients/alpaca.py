@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +23,7 @@ from trading_automation.clients.alpaca_params import (
     MAX_LIST_LIMIT,
     Direction,
     OrderStatusFilter,
+    Side,
     order_list_params,
     order_payload,
     required,
@@ -31,6 +32,8 @@ from trading_automation.clients.alpaca_params import (
 from trading_automation.clients.errors import (
     REQUEST_ID_HEADER,
     ApiError,
+    InsufficientBuyingPowerError,
+    InsufficientQuantityError,
     NotFoundError,
     OrderOutcomeUnknownError,
     RateLimitedError,
@@ -70,7 +73,7 @@ KEY_ID_HEADER = "APCA-API-KEY-ID"
 SECRET_KEY_HEADER = "APCA-API-SECRET-KEY"  # noqa: S105 - a header name, not a secret
 
 
-_M = TypeVar("_M", Clock, CalendarDay, Account, Asset, Position, LatestTrade)
+_M = TypeVar("_M", Clock, CalendarDay, Account, Asset, Position, LatestTrade, AlpacaOrder)
 
 _TRADING = "alpaca"
 _DATA = "alpaca-data"
@@ -181,8 +184,10 @@ class AlpacaClient(PooledClient):
         client_order_id: str,
         notional: Decimal | int | str | None = None,
         qty: Decimal | int | str | None = None,
+        side: Side = "buy",
     ) -> AlpacaOrder:
-        """Place a market DAY buy for `notional` dollars or `qty` shares; return the order.
+        """Place a market DAY buy for `notional` dollars or `qty` shares, or with `side="sell"` a
+        market DAY sell of `qty` shares (fractional allowed); return the order.
 
         The order is never sent twice blindly. When the outcome of the POST is unknown (timeout,
         dropped connection, 5xx, unreadable answer), the order is looked up by `client_order_id`
@@ -192,50 +197,38 @@ class AlpacaClient(PooledClient):
         resolves to the existing order too.
 
         Besides the order, the outcomes are: a refusal (`ValidationRefusedError`,
-        `InsufficientBuyingPowerError`, `AuthenticationError`: nothing placed);
+        `InsufficientBuyingPowerError`, `InsufficientQuantityError`, `AuthenticationError`:
+        nothing placed);
         `ServiceUnavailableError` or `RateLimitedError` when no request can have placed it; and
         `OrderOutcomeUnknownError` when one may have and the lookup could not tell.
         """
-        payload = order_payload(symbol, client_order_id, notional, qty)
-        path = "/v2/orders"
+        payload = order_payload(symbol, client_order_id, notional, qty, side)
         last_reason = ""  # set once an earlier submission's outcome was unknown
         for submission in range(1, self.retry.max_attempts + 1):
+            refused: ApiError | None = None
             try:
-                response = self._http.request(
-                    "POST", self.base_url + path, path=path, body=payload, idempotent=False
-                )
-                return self._order_from(response, path)
-            except ValidationRefusedError as error:
-                if not _is_duplicate_client_order_id(error):
+                return self._post_order(payload, last_reason)
+            except (InsufficientBuyingPowerError, InsufficientQuantityError) as error:
+                # An earlier submission's order, if placed, holds the money or shares this one
+                # was refused for: only the lookup below can tell the refusal is final.
+                if not last_reason:
                     raise
-                log.info("order_already_exists", client_order_id=client_order_id)
-                try:
-                    existing = self._existing_order(payload, cause=error)
-                except (ServiceUnavailableError, RateLimitedError) as lookup_error:
-                    raise self._outcome_unknown(
-                        payload, f"already placed, but the lookup failed: {lookup_error}"
-                    ) from lookup_error
-                # Refused as a repeat on the first try: an earlier run placed it, not this call.
-                return existing.marked_placed_before() if not last_reason else existing
-            except (ServiceUnavailableError, RateLimitedError) as error:
-                # Surely not placed by this request; but an earlier one may have been.
-                if last_reason:
-                    raise self._outcome_unknown(
-                        payload, f"{last_reason}; then resending failed: {error}"
-                    ) from error
-                raise
+                refused = error
             except RequestOutcomeUnknown as unknown:
                 last_reason = unknown.reason
                 log.warning(
                     "order_outcome_unknown",
                     client_order_id=client_order_id,
                     symbol=payload["symbol"],
+                    side=side,
                     submission=submission,
                     reason=unknown.reason,
                 )
             try:
                 return self._existing_order(payload)
             except NotFoundError:
+                if refused is not None:
+                    raise refused from None
                 log.warning(
                     "order_not_placed",
                     client_order_id=client_order_id,
@@ -253,6 +246,34 @@ class AlpacaClient(PooledClient):
             f"{self.retry.max_attempts} submissions without an answer ({last_reason}); "
             "not found by client_order_id yet",
         )
+
+    def _post_order(self, payload: Mapping[str, str], last_reason: str) -> AlpacaOrder:
+        # One POST: the order placed, or the one its client_order_id already names (a repeat).
+        path = "/v2/orders"
+        try:
+            response = self._http.request(
+                "POST", self.base_url + path, path=path, body=payload, idempotent=False
+            )
+            return self._order_from(response, path)
+        except ValidationRefusedError as error:
+            if not error.is_duplicate_client_order_id:
+                raise
+            log.info("order_already_exists", client_order_id=payload["client_order_id"])
+            try:
+                existing = self._existing_order(payload, cause=error)
+            except (ServiceUnavailableError, RateLimitedError) as lookup_error:
+                raise self._outcome_unknown(
+                    payload, f"already placed, but the lookup failed: {lookup_error}"
+                ) from lookup_error
+            # Refused as a repeat on the first try: an earlier run placed it, not this call.
+            return existing.marked_placed_before() if not last_reason else existing
+        except (ServiceUnavailableError, RateLimitedError) as error:
+            # Surely not placed by this request; but an earlier one may have been.
+            if last_reason:
+                raise self._outcome_unknown(
+                    payload, f"{last_reason}; then resending failed: {error}"
+                ) from error
+            raise
 
     def get_order(self, order_id: str) -> AlpacaOrder:
         """The order with Alpaca's `id`."""
@@ -276,7 +297,7 @@ class AlpacaClient(PooledClient):
         limit: int | None = None,
         direction: Direction | None = None,
         symbols: Iterable[str] | None = None,
-        side: Literal["buy", "sell"] | None = None,
+        side: Side | None = None,
         nested: bool | None = None,
     ) -> list[AlpacaOrder]:
         """One page of orders, like the API: `status` open/closed/all, submitted strictly between
@@ -344,43 +365,30 @@ class AlpacaClient(PooledClient):
         path: str,
         *,
         service: str = _TRADING,
+        method: str = "GET",
         response: httpx.Response | None = None,
+        parse: Callable[[dict[str, Any]], _M] | None = None,
     ) -> _M:
         if not isinstance(body, dict):
             raise UnexpectedResponseError(
                 f"expected a JSON object for {model.__name__}, got {_kind(body)}",
                 service=service,
-                method="GET",
+                method=method,
                 path=path,
             )
         try:
-            return model.model_validate(body)
+            return (parse or model.model_validate)(body)
         except ValidationError as error:
             raise UnexpectedResponseError(
                 f"unreadable {model.__name__}: {_first_problem(error)}",
                 service=service,
-                method="GET",
+                method=method,
                 path=path,
                 request_id=response.headers.get(REQUEST_ID_HEADER) if response else None,
             ) from None
 
     def _order(self, body: Any, path: str, method: str = "GET") -> AlpacaOrder:
-        if not isinstance(body, dict):
-            raise UnexpectedResponseError(
-                f"expected an order object, got {_kind(body)}",
-                service=_TRADING,
-                method=method,
-                path=path,
-            )
-        try:
-            return AlpacaOrder.from_api(body)
-        except ValidationError as error:
-            raise UnexpectedResponseError(
-                f"unreadable order: {_first_problem(error)}",
-                service=_TRADING,
-                method=method,
-                path=path,
-            ) from None
+        return self._model(AlpacaOrder, body, path, method=method, parse=AlpacaOrder.from_api)
 
     def _order_from(self, response: httpx.Response, path: str) -> AlpacaOrder:
         # The order was accepted (2xx) but an unreadable answer leaves its details unknown.
@@ -393,11 +401,12 @@ class AlpacaClient(PooledClient):
         self, payload: Mapping[str, str], *, cause: ApiError | None = None
     ) -> AlpacaOrder:
         order = self.get_order_by_client_order_id(payload["client_order_id"])
-        if order.symbol.upper() != payload["symbol"] or (order.side or "buy").lower() != "buy":
+        side = (order.side or "buy").lower()
+        if order.symbol.upper() != payload["symbol"] or side != payload["side"]:
             raise ValidationRefusedError(
                 f"client_order_id {payload['client_order_id']!r} already belongs to a "
-                f"{order.side} order for {order.symbol} (id {order.id}), not this "
-                f"{payload['symbol']} buy",
+                f"{side} order for {order.symbol} (id {order.id}), not this "
+                f"{payload['symbol']} {payload['side']}",
                 service=_TRADING,
                 method="POST",
                 path="/v2/orders",
@@ -410,19 +419,14 @@ class AlpacaClient(PooledClient):
 
     def _outcome_unknown(self, payload: Mapping[str, str], reason: str) -> OrderOutcomeUnknownError:
         error = OrderOutcomeUnknownError(
-            f"outcome of order {payload['client_order_id']!r} ({payload['symbol']}) unknown: "
-            f"{reason}",
+            f"outcome of {payload['side']} order {payload['client_order_id']!r} "
+            f"({payload['symbol']}) unknown: {reason}",
             service=_TRADING,
             method="POST",
             path="/v2/orders",
         )
         error.client_order_id = payload["client_order_id"]
         return error
-
-
-def _is_duplicate_client_order_id(error: ValidationRefusedError) -> bool:
-    message = (error.api_message or "").lower()
-    return "client_order_id" in message and ("unique" in message or "already" in message)
 
 
 def _kind(body: Any) -> str:

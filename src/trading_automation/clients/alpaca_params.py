@@ -17,6 +17,7 @@ MAX_LIST_LIMIT = 500
 
 OrderStatusFilter = Literal["open", "closed", "all"]
 Direction = Literal["asc", "desc"]
+Side = Literal["buy", "sell"]
 
 
 def order_payload(
@@ -24,8 +25,14 @@ def order_payload(
     client_order_id: str,
     notional: Decimal | int | str | None,
     qty: Decimal | int | str | None,
+    side: Side = "buy",
 ) -> dict[str, str]:
-    """The JSON body of a market DAY buy of `notional` dollars or `qty` shares, checked first."""
+    """The JSON body of a market DAY buy of `notional` dollars or `qty` shares, or a sell of `qty`
+    shares, checked first."""
+    if side not in ("buy", "sell"):
+        raise InvalidValueError("side", f"expected buy or sell, got {side!r}")
+    if side == "sell" and notional is not None:
+        raise InvalidValueError("notional", "a sell is for qty shares, not a notional amount")
     if (notional is None) == (qty is None):
         raise InvalidValueError("notional/qty", "give exactly one of notional or qty")
     cid = required(client_order_id, "client_order_id")
@@ -35,7 +42,7 @@ def order_payload(
         )
     payload = {
         "symbol": symbol_param(symbol),
-        "side": "buy",
+        "side": side,
         "type": "market",
         "time_in_force": "day",
         "client_order_id": cid,
@@ -66,7 +73,7 @@ def order_list_params(
     limit: int | None,
     direction: Direction | None,
     symbols: Iterable[str] | None,
-    side: Literal["buy", "sell"] | None,
+    side: Side | None,
     nested: bool | None,
 ) -> dict[str, str]:
     """The query of `GET /v2/orders`, each argument checked (see `AlpacaClient.list_orders`)."""
@@ -90,6 +97,8 @@ def order_list_params(
         if names:
             params["symbols"] = ",".join(names)
     if side is not None:
+        if side not in ("buy", "sell"):
+            raise InvalidValueError("side", f"expected buy or sell, got {side!r}")
         params["side"] = side
     if nested is not None:
         params["nested"] = "true" if nested else "false"

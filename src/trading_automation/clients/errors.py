@@ -8,7 +8,9 @@ Messages never contain credentials: the clients send those in headers, which no 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -86,13 +88,32 @@ class ValidationRefusedError(ApiError):
     """The service refused the request as invalid (HTTP 422): fix what `api_message` names.
 
     For an order this is final for that request: sending it again unchanged fails the same way
-    (e.g. a notional order for an asset that is not fractionable: buy whole shares instead).
+    (e.g. a notional or fractional order for an asset that is not fractionable: trade whole shares
+    instead).
     """
+
+    @property
+    def is_duplicate_client_order_id(self) -> bool:
+        """True when Alpaca refused an order because its `client_order_id` is already used."""
+        message = (self.api_message or "").lower()
+        return "client_order_id" in message and ("unique" in message or "already" in message)
 
 
 class InsufficientBuyingPowerError(ApiError):
     """Alpaca refused an order for lack of buying power (HTTP 403): fund the account, or trade
     smaller amounts (TRADE_NOTIONAL_USD) or fewer filings (DAILY_MAX_FILINGS)."""
+
+
+class InsufficientQuantityError(ApiError):
+    """Alpaca refused a sell for more shares than the position has available (HTTP 403): the
+    position is smaller than the order (e.g. shares were sold by hand, or another open sell order
+    holds them); sell what is there (`available_qty`, or the position's `qty_available`).
+
+    `requested_qty` and `available_qty` are the quantities Alpaca's message names, when it does.
+    """
+
+    requested_qty: Decimal | None = None
+    available_qty: Decimal | None = None
 
 
 class AuthenticationError(ApiError):
@@ -178,6 +199,10 @@ def error_from_response(
         return ValidationRefusedError("request refused as invalid", **common)
     if status == 403 and message and "buying power" in message.lower():
         return InsufficientBuyingPowerError("insufficient buying power", **common)
+    if status == 403 and message and "insufficient qty" in message.lower():
+        shortfall = InsufficientQuantityError("insufficient quantity to sell", **common)
+        shortfall.requested_qty, shortfall.available_qty = _sell_quantities(message)
+        return shortfall
     if status in (401, 403):
         return AuthenticationError("credentials refused", **common)
     if status == 404:
@@ -189,6 +214,16 @@ def error_from_response(
     if status >= 500:
         return ServiceUnavailableError("service error", **common)
     return UnexpectedResponseError("unexpected status", **common)
+
+
+def _sell_quantities(message: str) -> tuple[Decimal | None, Decimal | None]:
+    # Alpaca: "insufficient qty available for order (requested: 10, available: 4)".
+    found = {
+        name: Decimal(match.group(1))
+        for name in ("requested", "available")
+        if (match := re.search(rf"{name}:\s*(\d+(?:\.\d+)?)", message))
+    }
+    return found.get("requested"), found.get("available")
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -2,14 +2,16 @@
 served by a trading API server and a market-data API server that share it
 (`trading_automation.sandbox.alpaca_servers`).
 
-Orders behave like Alpaca's as far as this system uses them: market DAY buys by notional or qty,
-unique `client_order_id` (a reuse is refused with Alpaca's 422), notional or fractional orders for
-assets marked not fractionable refused with a 422 (`GET /v2/assets/{symbol}` says which are),
-orders costing more than the buying power refused with Alpaca's 403. An accepted order moves on
-each *poll* (a GET of it by id or client order id, or its appearance in a list): `new` after the
-first, optionally `partially_filled`, then `filled` (or canceled / expired / rejected) per its
-symbol's `OrderScript`. Fills are at the latest trade price; cash, buying power (cash less what
-open orders reserve), positions and equity follow.
+Orders behave like Alpaca's as far as this system uses them: market DAY buys by notional or qty
+and sells by qty, unique `client_order_id` (a reuse is refused with Alpaca's 422), notional or
+fractional orders for assets marked not fractionable refused with a 422 (`GET /v2/assets/{symbol}`
+says which are), buys costing more than the buying power refused with Alpaca's 403, and sells of
+more than the position's shares not held by other open sells refused with Alpaca's 403 (the
+account never goes short). An accepted order moves on each *poll* (a GET of it by id or client
+order id, or its appearance in a list): `new` after the first, optionally `partially_filled`, then
+`filled` (or canceled / expired / rejected) per its symbol's `OrderScript`. Fills are at the latest
+trade price when the order was accepted; cash, buying power (cash less what open buys reserve),
+positions and equity follow. `adjust_position` trades shares by hand, outside any order.
 """
 
 from __future__ import annotations
@@ -26,40 +28,28 @@ from typing import Any
 
 from trading_automation import fixtures
 from trading_automation.domain.timestamps import NEW_YORK
-from trading_automation.sandbox.market import OPEN, MarketCalendar
+from trading_automation.sandbox.account import Holdings, account_payload
+from trading_automation.sandbox.market import OPEN, MarketCalendar, latest_trade_payload
+from trading_automation.sandbox.order_requests import (
+    OrderQuery,
+    error,
+    insufficient_qty,
+    order_refusal,
+)
 from trading_automation.sandbox.orders import (
     OrderScript,
     SandboxOrder,
-    account_payload,
+    Side,
     asset_id,
     money,
     order_timestamp,
     parse_decimal,
-    positions_payload,
 )
 from trading_automation.sandbox.server import Reply, Request
 
 DEFAULT_KEY_ID = "sandbox-key-id"
 DEFAULT_SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - a well-known local sandbox credential
 DEFAULT_CASH = Decimal(100_000)
-_MAX_CLIENT_ORDER_ID = 128
-_MAX_LIMIT = 500
-_DEFAULT_LIMIT = 50
-
-
-def _error(status: int, message: str, code: int = 40010001, **extra: Any) -> Reply:
-    return Reply(status, {**extra, "code": code, "message": message})
-
-
-def parse_instant(text: str) -> datetime | None:
-    """An instant from ISO text (a bare date is its New York midnight); None when unreadable."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), NEW_YORK)
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class AlpacaBroker:
@@ -113,6 +103,7 @@ class AlpacaBroker:
         self.default_script = replace(self._initial_script)
         self.scripts: dict[str, OrderScript] = {}
         self.cash = self._initial_cash
+        self.holdings = Holdings()
         self._orders: dict[str, SandboxOrder] = {}
         self._by_client_id: dict[str, str] = {}
         self._submissions: Counter[str] = Counter()
@@ -128,7 +119,7 @@ class AlpacaBroker:
             raise ValueError(f"order {order.id} ({order.client_order_id}) is given twice")
         self._orders[order.id] = order
         self._by_client_id[order.client_order_id] = order.id
-        self.cash -= order.qty_cost(order.filled_qty)
+        self._settle(order, Decimal(0))
 
     def reset(self) -> None:
         """Back to the initial account: its preloaded orders only, initial cash, prices and
@@ -233,7 +224,7 @@ class AlpacaBroker:
                 else start.replace(year=start.year + 1)
             )
         except ValueError:
-            return _error(400, "start and end must be dates (YYYY-MM-DD)", code=40010000)
+            return error(400, "start and end must be dates (YYYY-MM-DD)", code=40010000)
         return Reply(200, self.calendar.calendar_payload(start, end))
 
     def submit(self, request: Request) -> Reply:
@@ -243,15 +234,22 @@ class AlpacaBroker:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return _error(400, "request body format is invalid", code=40010000)
+            return error(400, "request body format is invalid", code=40010000)
         with self._lock:
             cid = str(body.get("client_order_id") or "").strip()
             if cid:
                 self._submissions[cid] += 1
-            refusal = self._refusal(body, cid)
+            refusal = order_refusal(
+                body,
+                cid,
+                prices=self.prices,
+                non_fractionable=self.non_fractionable,
+                client_order_ids=self._by_client_id,
+            )
             if refusal is not None:
                 return refusal
             symbol = str(body["symbol"]).strip().upper()
+            side: Side = "sell" if str(body["side"]).lower() == "sell" else "buy"
             order = SandboxOrder(
                 id=str(uuid.uuid4()),
                 client_order_id=cid or str(uuid.uuid4()),
@@ -263,9 +261,14 @@ class AlpacaBroker:
                 created_at=self.now(),
                 nanos=self._next_sequence(),
                 asset_id=asset_id(symbol),
+                side=side,
             )
-            if order.cost_basis > self._buying_power():
-                return _error(
+            if side == "sell":
+                existing, holding = self.holdings.qty(symbol), self._holding_orders(symbol)
+                if order.target_qty > existing - sum(holding.values(), start=Decimal(0)):
+                    return insufficient_qty(symbol, order.target_qty, existing, holding)
+            elif order.cost_basis > self._buying_power():
+                return error(
                     403,
                     "insufficient buying power",
                     code=40310000,
@@ -276,35 +279,6 @@ class AlpacaBroker:
             self._by_client_id[order.client_order_id] = order.id
             self._accepted.notify_all()
             return Reply(200, order.to_api(), accepted_order=True)
-
-    def _refusal(self, body: Mapping[str, Any], cid: str) -> Reply | None:
-        symbol = str(body.get("symbol") or "").strip().upper()
-        notional, qty = body.get("notional"), body.get("qty")
-        if not symbol:
-            return _error(422, "symbol is required")
-        if str(body.get("side", "")).lower() != "buy":
-            return _error(422, "side must be buy (the sandbox only buys)")
-        if str(body.get("type", "")).lower() != "market":
-            return _error(422, "type must be market (the sandbox only takes market orders)")
-        if str(body.get("time_in_force", "")).lower() != "day":
-            return _error(422, "time_in_force must be day (the sandbox only takes day orders)")
-        if (notional is None) == (qty is None):
-            return _error(422, "exactly one of qty or notional is required")
-        amount = parse_decimal(notional if notional is not None else qty)
-        if amount is None or amount <= 0:
-            return _error(422, f"invalid {'notional' if notional is not None else 'qty'}")
-        if notional is not None and amount < 1:
-            return _error(422, "cost basis must be >= 1")
-        if symbol not in self.prices:
-            return _error(422, f'could not find asset "{symbol}"')
-        fractional = notional is not None or amount != amount.to_integral_value()
-        if fractional and symbol in self.non_fractionable:
-            return Reply(422, fixtures.alpaca_error("not_fractionable_422"))
-        if len(cid) > _MAX_CLIENT_ORDER_ID:
-            return _error(422, f"client_order_id must be at most {_MAX_CLIENT_ORDER_ID} characters")
-        if cid and cid in self._by_client_id:
-            return Reply(422, fixtures.alpaca_error("client_order_id_not_unique_422"))
-        return None
 
     def order_by_id(self, order_id: str) -> Reply:
         """`GET /v2/orders/{id}` (a poll)."""
@@ -318,7 +292,7 @@ class AlpacaBroker:
         """`GET /v2/orders:by_client_order_id?client_order_id=` (a poll)."""
         cid = query.get("client_order_id", "")
         if not cid:
-            return _error(422, "client_order_id is required")
+            return error(422, "client_order_id is required")
         with self._lock:
             order_id = self._by_client_id.get(cid)
             if order_id is None:
@@ -327,38 +301,12 @@ class AlpacaBroker:
 
     def list_orders(self, query: Mapping[str, str]) -> Reply:
         """`GET /v2/orders` with the real filters (each listed order counts as a poll)."""
-        status = query.get("status", "open")
-        if status not in ("open", "closed", "all"):
-            return _error(422, f"invalid status {status!r}; use open, closed or all")
-        direction = query.get("direction", "desc")
-        if direction not in ("asc", "desc"):
-            return _error(422, f"invalid direction {direction!r}; use asc or desc")
-        try:
-            limit = int(query.get("limit", _DEFAULT_LIMIT))
-        except ValueError:
-            return _error(422, "limit must be an integer")
-        if not 1 <= limit <= _MAX_LIMIT:
-            return _error(422, f"limit must be between 1 and {_MAX_LIMIT}")
-        bounds: dict[str, datetime | None] = {}
-        for name in ("after", "until"):
-            text = query.get(name)
-            bounds[name] = parse_instant(text) if text else None
-            if text and bounds[name] is None:
-                return _error(422, f"invalid {name} timestamp {text!r}")
-        symbols = {s.strip().upper() for s in query.get("symbols", "").split(",") if s.strip()}
-        side = query.get("side")
+        filters = OrderQuery.parse(query)
+        if isinstance(filters, Reply):
+            return filters
         with self._lock:
-            chosen = [
-                order
-                for order in self._orders.values()
-                if (status == "all" or (status == "open") == order.is_open)
-                and (not symbols or order.symbol in symbols)
-                and (side in (None, "", "buy"))
-                and (bounds["after"] is None or order.created_at > bounds["after"])
-                and (bounds["until"] is None or order.created_at < bounds["until"])
-            ]
-            chosen.sort(key=lambda o: (o.created_at, o.nanos), reverse=direction == "desc")
-            return Reply(200, [self._poll(order) for order in chosen[:limit]])
+            chosen = filters.select(self._orders.values())
+            return Reply(200, [self._poll(order) for order in chosen])
 
     def asset(self, symbol_or_id: str) -> Reply:
         """`GET /v2/assets/{symbol_or_asset_id}`: every symbol with a price is an asset, not
@@ -387,9 +335,30 @@ class AlpacaBroker:
             )
 
     def positions(self) -> list[dict[str, Any]]:
-        """`GET /v2/positions`, aggregated from fills, valued at the latest prices."""
+        """`GET /v2/positions`, from fills and trades by hand, valued at the latest prices."""
         with self._lock:
-            return positions_payload(self._orders.values(), self.prices)
+            held: dict[str, Decimal] = {}
+            for order in self._orders.values():
+                held[order.symbol] = held.get(order.symbol, Decimal(0)) + order.held_qty
+            return self.holdings.payload(self.prices, held)
+
+    def adjust_position(self, symbol: str, delta: Decimal | int | str) -> dict[str, Any] | None:
+        """Buy (`delta` > 0) or sell (< 0) shares of `symbol` by hand, outside any order, at the
+        latest trade price, like a user trading at the broker directly; cash follows. Returns the
+        position after (None once none is left); `ValueError` for what Alpaca would refuse."""
+        shares, wanted = parse_decimal(delta), symbol.strip().upper()
+        with self._lock:
+            if shares is None or shares.is_zero() or wanted not in self.prices:
+                raise ValueError(f"cannot adjust {wanted or '?'} by {delta!r}")
+            self.cash -= self.holdings.trade_by_hand(
+                wanted,
+                shares,
+                self.prices[wanted],
+                fractionable=wanted not in self.non_fractionable,
+                buying_power=self._buying_power(),
+                held_for_orders=sum(self._holding_orders(wanted).values(), start=Decimal(0)),
+            )
+            return next((p for p in self.positions() if p["symbol"] == wanted), None)
 
     def latest_trade(self, symbol: str) -> Reply:
         """`GET /v2/stocks/{symbol}/trades/latest` (market-data API)."""
@@ -397,17 +366,7 @@ class AlpacaBroker:
             price = self.prices.get(symbol.upper())
             if price is None:
                 return Reply(404, {"code": 40410000, "message": f"no trade found for {symbol}"})
-            sequence = self._next_sequence()
-            trade = {
-                "t": order_timestamp(self.now() - timedelta(milliseconds=250), sequence),
-                "x": "V",
-                # A JSON number with every digit, like the real API (integral prices as integers).
-                "p": int(price) if price == price.to_integral_value() else price,
-                "s": 100,
-                "c": ["@"],
-                "i": 52983525000 + sequence,
-                "z": "C",
-            }
+            trade = latest_trade_payload(price, self.now(), self._next_sequence())
             return Reply(200, {"symbol": symbol.upper(), "trade": trade})
 
     # --- internals ---------------------------------------------------------------------------
@@ -420,6 +379,27 @@ class AlpacaBroker:
         reserved = sum((o.reserved for o in self._orders.values()), start=Decimal(0))
         return self.cash - reserved
 
+    def _holding_orders(self, symbol: str) -> dict[str, Decimal]:
+        """Open sells of `symbol` by order id, and the shares each still holds."""
+        return {
+            o.id: o.held_qty for o in self._orders.values() if o.symbol == symbol and o.held_qty
+        }
+
     def _poll(self, order: SandboxOrder) -> dict[str, Any]:
-        self.cash -= order.poll(self.now())
+        before = order.filled_qty
+        order.poll(self.now())
+        self._settle(order, before)
         return order.to_api()
+
+    def _settle(self, order: SandboxOrder, before: Decimal) -> None:
+        # Pay for (or cash in) what `order` filled since `before`, and move the shares.
+        shares = order.filled_qty - before
+        if shares <= 0:
+            return
+        amount = order.qty_cost(order.filled_qty) - order.qty_cost(before)
+        if order.side == "sell":
+            self.holdings.remove(order.symbol, shares)
+            self.cash += amount
+        else:
+            self.holdings.add(order.symbol, shares, order.price)
+            self.cash -= amount

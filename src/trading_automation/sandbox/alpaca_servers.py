@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from trading_automation import fixtures
-from trading_automation.sandbox.alpaca import AlpacaBroker, parse_instant
+from trading_automation.sandbox.alpaca import AlpacaBroker
+from trading_automation.sandbox.order_requests import parse_instant
 from trading_automation.sandbox.orders import OrderScript
 from trading_automation.sandbox.server import Reply, Request, SandboxServer
 
@@ -58,7 +59,8 @@ class AlpacaTradingServer(_AlpacaServer):
         return Reply(404, {"code": 40410000, "message": "endpoint not found"})
 
     def control(self, request: Request) -> Reply | None:
-        """Adds `orders`, `clock`, `prices`, `scripts` and `non_fractionable` to the common ones."""
+        """Adds `orders`, `clock`, `prices`, `scripts`, `non_fractionable` and `positions` (GET;
+        POST `positions/SYMBOL` with `{"qty": "-3"}` trades shares by hand) to the common ones."""
         name = request.path.removeprefix("/_sandbox/").strip("/")
         broker = self.broker
         if name == "orders" and request.method == "GET":
@@ -81,6 +83,12 @@ class AlpacaTradingServer(_AlpacaServer):
         if name == "non_fractionable" and request.method == "POST":
             broker.set_non_fractionable(request.json()["symbols"])
             return Reply(200, {"symbols": sorted(broker.non_fractionable)})
+        if name == "positions" and request.method == "GET":
+            return Reply(200, {"positions": broker.positions(), **broker.state()})
+        if name.startswith("positions/") and request.method == "POST":
+            symbol = unquote(name.removeprefix("positions/"))
+            position = broker.adjust_position(symbol, request.json()["qty"])
+            return Reply(200, {"position": position, **broker.state()})
         return super().control(request)
 
     def reset(self) -> None:

@@ -1,8 +1,10 @@
 """Scriptable faults: what a sandbox server does wrong, to which requests, how many times.
 
 A fault matches requests by method and path prefix (None matches any) and applies to the next
-`times` matching requests (None: until cleared). Faults of the `*_after_accept` kinds apply only
-once an order was accepted, to the answer of its `POST /v2/orders`: the outcome-unknown case.
+`times` matching requests (None: until cleared), after letting the first `skip` of them through
+untouched (`skip=1`: fail a resend but not the first send). Faults of the `*_after_accept` kinds
+apply only once an order was accepted, to the answer of its `POST /v2/orders`: the
+outcome-unknown case.
 
 | kind | effect |
 | --- | --- |
@@ -50,12 +52,15 @@ class Fault:
     status: int | None = None
     retry_after: str | None = None
     body: str | None = None
+    skip: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in BEFORE_KINDS | AFTER_ACCEPT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be at least 1 (or None for every request)")
+        if self.skip < 0:
+            raise ValueError("skip must not be negative")
         if self.method:
             self.method = self.method.upper()
         if self.kind in AFTER_ACCEPT_KINDS:
@@ -110,7 +115,11 @@ class Fault:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (what `POST /_sandbox/faults` takes)."""
-        return {key: value for key, value in asdict(self).items() if value is not None}
+        return {
+            key: value
+            for key, value in asdict(self).items()
+            if value is not None and not (key == "skip" and value == 0)
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
@@ -156,6 +165,9 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if fault.kind in kinds and fault.matches(method, path):
+                    if fault.skip:
+                        fault.skip -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times == 0:

@@ -1,5 +1,5 @@
-"""The sandbox's market calendar: weekdays minus holidays, 09:30-16:00 New York, half days to 13:00,
-and its answers to Alpaca's `GET /v2/clock` and `GET /v2/calendar`.
+"""The sandbox's market: its calendar (weekdays minus holidays, 09:30-16:00 New York, half days to
+13:00) and its answers to Alpaca's `GET /v2/clock` and `GET /v2/calendar`, and its latest trades.
 
 The default holidays and half days are NYSE's for 2024-2026; the sandbox takes others.
 """
@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from trading_automation.domain.timestamps import NEW_YORK
+from trading_automation.sandbox.orders import order_timestamp
 
 NYSE_HOLIDAYS: frozenset[date] = frozenset(
     date.fromisoformat(day)
@@ -169,6 +171,20 @@ class MarketCalendar:
             }
             for day in self.trading_days(start, end)
         ]
+
+
+def latest_trade_payload(price: Decimal, now: datetime, sequence: int) -> dict[str, Any]:
+    """The `trade` of `GET /v2/stocks/{symbol}/trades/latest`: at `price`, just before `now`."""
+    return {
+        "t": order_timestamp(now - timedelta(milliseconds=250), sequence),
+        "x": "V",
+        # A JSON number with every digit, like the real API (integral prices as integers).
+        "p": int(price) if price == price.to_integral_value() else price,
+        "s": 100,
+        "c": ["@"],
+        "i": 52983525000 + sequence,
+        "z": "C",
+    }
 
 
 def _et(instant: datetime, nanos: int | None = None) -> str:

@@ -1,25 +1,24 @@
-"""Orders held by the sandbox broker: how they move along, what they cost and hold back, how
-Alpaca's API shows them, and the positions and account their fills add up to."""
+"""Orders held by the sandbox broker: how they move along, what they cost and hold back, and how
+Alpaca's API shows them (the positions and account they add up to: `sandbox.account`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
-from trading_automation import fixtures
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK
 
 OPEN_STATUSES = frozenset({"accepted", "new", "pending_new", "partially_filled"})
 FinalStatus = Literal["filled", "canceled", "expired", "rejected"]
+Side = Literal["buy", "sell"]
 
 SHARES = Decimal("0.000000001")
 CENTS = Decimal("0.01")
-_RATIO = Decimal("0.0000000000000001")
 
 
 def plain(value: Decimal) -> str:
@@ -102,6 +101,7 @@ class SandboxOrder:
     failed_at: datetime | None = None
     polls: int = 0
     asset_id: str = field(default="")
+    side: Side = "buy"
 
     @classmethod
     def from_api(
@@ -110,14 +110,17 @@ class SandboxOrder:
         """An order the account already holds, from its Alpaca payload (ValueError if unusable).
 
         It fills at its `filled_avg_price`, else at the symbol's latest price, and moves along
-        `script` from its next poll like any other.
+        `script` from its next poll like any other. A sell gives `qty`.
         """
         parsed = AlpacaOrder.from_api(payload)
         symbol = parsed.symbol.strip().upper()
+        side = (parsed.side or "buy").strip().lower()
         if symbol not in prices:
             raise ValueError(f"order {parsed.id}: the sandbox has no price for {symbol}")
         if (parsed.notional is None) == (parsed.qty is None) or parsed.created_at is None:
             raise ValueError(f"order {parsed.id}: needs created_at and one of notional or qty")
+        if side not in ("buy", "sell") or (side == "sell" and parsed.qty is None):
+            raise ValueError(f"order {parsed.id}: must be a buy, or a sell of qty shares")
         return cls(
             id=parsed.id,
             client_order_id=parsed.client_order_id,
@@ -136,6 +139,7 @@ class SandboxOrder:
             expired_at=parsed.expired_at,
             failed_at=parsed.failed_at,
             asset_id=asset_id(symbol),
+            side="sell" if side == "sell" else "buy",
         )
 
     @property
@@ -145,7 +149,7 @@ class SandboxOrder:
 
     @property
     def target_qty(self) -> Decimal:
-        """The shares the order buys when completely filled."""
+        """The shares the order buys or sells when completely filled."""
         if self.qty is not None:
             return self.qty
         assert self.notional is not None
@@ -162,10 +166,17 @@ class SandboxOrder:
 
     @property
     def reserved(self) -> Decimal:
-        """Buying power held by the unfilled part of an open order."""
-        if not self.is_open:
+        """Buying power held by the unfilled part of an open buy."""
+        if not self.is_open or self.side == "sell":
             return Decimal(0)
         return max(Decimal(0), self.cost_basis - self.qty_cost(self.filled_qty))
+
+    @property
+    def held_qty(self) -> Decimal:
+        """Shares held by the unfilled part of an open sell (not available to another sell)."""
+        if not self.is_open or self.side == "buy":
+            return Decimal(0)
+        return max(Decimal(0), self.target_qty - self.filled_qty)
 
     def to_api(self) -> dict[str, Any]:
         """The order as Alpaca's API returns it (same keys as the order fixtures)."""
@@ -199,8 +210,8 @@ class SandboxOrder:
             "order_class": "",
             "order_type": "market",
             "type": "market",
-            "side": "buy",
-            "position_intent": "buy_to_open",
+            "side": self.side,
+            "position_intent": "sell_to_close" if self.side == "sell" else "buy_to_open",
             "time_in_force": "day",
             "limit_price": None,
             "stop_price": None,
@@ -216,15 +227,16 @@ class SandboxOrder:
         }
 
     def poll(self, now: datetime) -> Decimal:
-        """Count one poll and move an open order along its script; returns what new fills cost."""
+        """Count one poll and move an open order along its script; returns the shares it newly
+        filled (what they cost or bring in: `qty_cost(filled_qty) - qty_cost(before)`)."""
         self.polls += 1
+        before = self.filled_qty
         if not self.is_open:
             return Decimal(0)
         script = self.script
-        spent = Decimal(0)
         if script.fill_after_polls is not None and self.polls >= script.fill_after_polls:
             if script.final_status == "filled":
-                spent = self._fill(self.target_qty)
+                self.filled_qty = max(self.filled_qty, self.target_qty)
                 self.status, self.filled_at = "filled", now
             elif script.final_status == "canceled":
                 self.status, self.canceled_at = "canceled", now
@@ -243,105 +255,13 @@ class SandboxOrder:
                 part.to_integral_value(ROUND_DOWN) if whole else part.quantize(SHARES, ROUND_DOWN)
             )
             if part > 0:
-                spent = self._fill(part)
+                self.filled_qty = part
                 self.status = "partially_filled"
             else:
                 self.status = "new"
         elif self.status == "accepted":
             self.status = "new"
         else:
-            return spent
-        self.updated_at = now
-        return spent
-
-    def _fill(self, total_qty: Decimal) -> Decimal:
-        if total_qty <= self.filled_qty:
             return Decimal(0)
-        spent = self.qty_cost(total_qty) - self.qty_cost(self.filled_qty)
-        self.filled_qty = total_qty
-        return spent
-
-
-def positions_payload(
-    orders: Iterable[SandboxOrder], prices: Mapping[str, Decimal]
-) -> list[dict[str, Any]]:
-    """`GET /v2/positions`: the orders' fills per symbol, valued at `prices`."""
-    held: dict[str, tuple[Decimal, Decimal, str]] = {}
-    for order in orders:
-        if order.filled_qty.is_zero():
-            continue
-        qty, cost, asset_id = held.get(order.symbol, (Decimal(0), Decimal(0), ""))
-        held[order.symbol] = (
-            qty + order.filled_qty,
-            cost + order.filled_qty * order.price,
-            order.asset_id,
-        )
-    rows = []
-    for symbol, (qty, cost, asset_id) in sorted(held.items()):
-        price = prices[symbol]
-        cost_basis = cost.quantize(CENTS, rounding=ROUND_HALF_UP)
-        value = (qty * price).quantize(CENTS, rounding=ROUND_HALF_UP)
-        gain = value - cost_basis
-        ratio = plain((gain / cost_basis).quantize(_RATIO)) if cost_basis else "0"
-        rows.append(
-            {
-                "asset_id": asset_id,
-                "symbol": symbol,
-                "exchange": "NASDAQ",
-                "asset_class": "us_equity",
-                "asset_marginable": True,
-                "qty": plain(qty),
-                "avg_entry_price": plain((cost / qty).quantize(SHARES)),
-                "side": "long",
-                "market_value": money(value),
-                "cost_basis": money(cost_basis),
-                "unrealized_pl": money(gain),
-                "unrealized_plpc": ratio,
-                "unrealized_intraday_pl": money(gain),
-                "unrealized_intraday_plpc": ratio,
-                "current_price": plain(price),
-                "lastday_price": plain(price),
-                "change_today": "0",
-                "qty_available": plain(qty),
-            }
-        )
-    return rows
-
-
-def account_payload(
-    *,
-    cash: Decimal,
-    starting_cash: Decimal,
-    buying_power: Decimal,
-    positions: list[dict[str, Any]],
-    balance_asof: date,
-) -> dict[str, Any]:
-    """`GET /v2/account` of a cash account holding `positions` (the fixture's other fields)."""
-    long_value = sum((Decimal(p["market_value"]) for p in positions), start=Decimal(0))
-    power = money(buying_power)
-    equity = cash + long_value
-    account = fixtures.alpaca_account()
-    account.update(
-        {
-            "buying_power": power,
-            "regt_buying_power": power,
-            "effective_buying_power": power,
-            "non_marginable_buying_power": power,
-            "options_buying_power": power,
-            "daytrading_buying_power": "0",
-            "cash": money(cash),
-            "portfolio_value": money(equity),
-            "equity": money(equity),
-            "last_equity": money(starting_cash),
-            "sma": money(starting_cash),
-            "long_market_value": money(long_value),
-            "position_market_value": money(long_value),
-            "short_market_value": "0",
-            "initial_margin": money(long_value),
-            "maintenance_margin": money(long_value * Decimal("0.3")),
-            "multiplier": "1",
-            "shorting_enabled": False,
-            "balance_asof": balance_asof.isoformat(),
-        }
-    )
-    return account
+        self.updated_at = now
+        return self.filled_qty - before

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
+from urllib.parse import quote
 
 from trading_automation.domain.jsonvalues import dumps, loads
 from trading_automation.sandbox.faults import Fault
@@ -114,6 +115,17 @@ class SandboxControl:
     def set_non_fractionable(self, symbols: list[str]) -> None:
         """Which symbols refuse notional and fractional orders."""
         self.call("POST", "non_fractionable", {"symbols": symbols})
+
+    def positions(self) -> list[dict[str, Any]]:
+        """The positions as `GET /v2/positions` shows them (without credentials)."""
+        return list(self.call("GET", "positions")["positions"])
+
+    def adjust_position(self, symbol: str, delta: Decimal | int | str) -> dict[str, Any] | None:
+        """Buy (`delta` > 0) or sell (< 0) shares by hand, outside any order, like a user at the
+        broker; returns the position after (None once none is left)."""
+        answer = self.call("POST", f"positions/{quote(symbol, safe='')}", {"qty": str(delta)})
+        position: dict[str, Any] | None = answer["position"]
+        return position
 
     # --- Quiver server ------------------------------------------------------------------------
 
