@@ -71,7 +71,7 @@ def test_an_empty_or_null_body_is_an_empty_day(
 
 
 def test_a_day_without_a_file_is_an_empty_day(quiver: QuiverClient) -> None:
-    assert quiver.congress_trading(date(2024, 6, 21)) == []
+    assert quiver.congress_trading(date(2024, 6, 22)) == []
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ from collections import Counter
 from datetime import date, time
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from trading_automation import fixtures
+from trading_automation.clients.errors import InsufficientQuantityError, error_from_response
 from trading_automation.clients.models import (
     Account,
     Asset,
@@ -56,7 +58,7 @@ def ticker(record: dict[str, object]) -> str:
 def test_quiver_fixtures_cover_the_juneteenth_week_one_file_per_day() -> None:
     assert fixtures.quiver_days() == list(fixtures.QUIVER_DAYS)
     assert fixtures.quiver_days()[0] == date(2024, 6, 14)
-    assert fixtures.quiver_days()[-1] == fixtures.DEMO_TRADING_DAY
+    assert fixtures.quiver_days()[-1] == fixtures.DEMO_SECOND_DAY
     assert fixtures.quiver_day(date(2024, 6, 16)) == []
     assert fixtures.quiver_day(date(2024, 6, 19)), "Quiver publishes on the market holiday"
 
@@ -143,6 +145,68 @@ def test_every_fixture_ticker_has_a_latest_trade_shaped_like_the_data_api() -> N
         assert set(body["trade"]) == {"t", "x", "p", "s", "c", "i", "z"}
 
 
+def purchases_by(name: str, symbol: str) -> list[tuple[date, dict[str, object]]]:
+    return [
+        (day, record)
+        for day, record in all_records()
+        if record.get("Name") == name
+        and ticker(record) == symbol
+        and record.get("Transaction") == "Purchase"
+    ]
+
+
+def test_the_second_demo_day_is_the_trading_day_after_the_first() -> None:
+    days = [CalendarDay.model_validate(item).date for item in fixtures.alpaca_calendar()]
+
+    assert fixtures.DEMO_SECOND_DAY in days
+    assert days[days.index(fixtures.DEMO_TRADING_DAY) + 1] == fixtures.DEMO_SECOND_DAY
+
+
+def test_the_second_demo_day_sells_what_the_members_bought_before_it() -> None:
+    day = fixtures.quiver_day(fixtures.DEMO_SECOND_DAY)
+    sales = {
+        (record["Name"], ticker(record)): record
+        for record in day
+        if str(record["Transaction"]).startswith("Sale")
+    }
+    pelosi = sales["Nancy Pelosi", "AAPL"]
+    lofgren = sales["Zoë Lofgren", "AMZN"]
+    scott = sales["Rick Scott", "UNH"]
+    [(pelosi_day, _)] = purchases_by("Nancy Pelosi", "AAPL")
+    [(lofgren_day, _)] = purchases_by("Zoë Lofgren", "AMZN")
+    [(_, scott_purchase)] = purchases_by("Rick Scott", "UNH")
+
+    assert (pelosi["Transaction"], pelosi["Traded"]) == ("Sale (Full)", "2024-06-20")
+    assert pelosi_day == fixtures.DEMO_TRADING_DAY
+    assert (lofgren["Transaction"], lofgren_day) == ("Sale (Partial)", date(2024, 6, 18))
+    assert sales["Ro Khanna", "TSLA"]["Transaction"] == "Sale"
+    assert not any(
+        ticker(r) == "TSLA" and r.get("Transaction") == "Purchase" for _, r in all_records()
+    )
+    assert (scott["Transaction"], scott["Traded"]) == ("Sale", "2024-06-10")
+    assert str(scott["Traded"]) < str(scott_purchase["Traded"]) == "2024-06-13"
+
+
+def test_the_second_demo_days_one_purchase_is_by_a_new_member_of_a_known_ticker() -> None:
+    day = fixtures.quiver_day(fixtures.DEMO_SECOND_DAY)
+    [purchase] = [record for record in day if record["Transaction"] == "Purchase"]
+    earlier = [record for d, record in all_records() if d < fixtures.DEMO_SECOND_DAY]
+
+    assert purchase["Name"] not in {record.get("Name") for record in earlier}
+    assert ticker(purchase) in {ticker(record) for record in earlier}
+
+
+def test_the_second_demo_days_records_are_complete_and_published_before_the_open() -> None:
+    day = fixtures.quiver_day(fixtures.DEMO_SECOND_DAY)
+
+    assert len(day) == 5
+    for record in day:
+        assert set(record) == QUIVER_FIELDS
+        assert record["Filed"] == record["last_modified"] == "2024-06-21"
+        assert str(record["Quiver_Upload_Time"]) < "2024-06-21T13:30:00.000Z"
+        assert ticker(record) in fixtures.latest_trades()
+
+
 @pytest.mark.parametrize("name", fixtures.ORDER_FIXTURES)
 def test_every_order_fixture_parses_with_the_project_order_parser(name: str) -> None:
     raw = fixtures.alpaca_order(name)
@@ -193,6 +257,18 @@ def test_error_fixtures_carry_alpacas_code_and_message() -> None:
         assert isinstance(body["code"], int)
         assert body["message"]
     assert fixtures.alpaca_error("insufficient_buying_power_403")["buying_power"] == "412.37"
+
+
+def test_the_insufficient_qty_fixture_is_read_as_an_insufficient_quantity_error() -> None:
+    body = fixtures.alpaca_error("insufficient_qty_403")
+    response = httpx.Response(403, json=body, request=httpx.Request("POST", "http://x/v2/orders"))
+
+    error = error_from_response(response, service="alpaca", method="POST", path="/v2/orders")
+
+    assert isinstance(error, InsufficientQuantityError)
+    assert (error.requested_qty, error.available_qty) == (Decimal(10), Decimal(body["available"]))
+    assert body["existing_qty"] == body["available"]
+    assert body["held_for_orders"] == "0"
 
 
 def test_calendar_fixture_skips_the_holidays_and_has_a_half_day() -> None:

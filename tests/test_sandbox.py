@@ -101,7 +101,7 @@ def test_quiver_without_a_date_serves_every_day_newest_first(sandbox: Sandbox) -
     ).json()
 
     assert len(answer) == sum(len(fixtures.quiver_day(day)) for day in fixtures.quiver_days())
-    assert answer[0] == fixtures.quiver_day(date(2024, 6, 20))[0]
+    assert answer[0] == fixtures.quiver_day(fixtures.DEMO_SECOND_DAY)[0]
 
 
 # --- shapes -------------------------------------------------------------------------------------
