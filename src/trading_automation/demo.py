@@ -1,8 +1,10 @@
 """The offline demonstration: the open-job against the local sandbox, on an embedded SQLite file.
 
 No credentials and no network beyond 127.0.0.1: the sandbox serves the fixture week of Juneteenth
-2024 and an in-memory paper account; the job runs for the fixture trading day (2024-06-20), then
-once more with --force to show that no filing is ever bought twice.
+2024 and an in-memory paper account; the job runs for the fixture trading day (2024-06-20), once
+more with --force to show that no filing is ever bought twice, then for the next trading day
+(2024-06-21), whose disclosures include members' sales: their lots are closed by mirrored sales
+and the realized P&L is shown.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,10 +21,19 @@ from sqlalchemy import select
 
 from trading_automation import fixtures
 from trading_automation.cli.tables import render_table
+from trading_automation.clients import AlpacaClient, QuiverClient
 from trading_automation.config import Settings
-from trading_automation.db import CongressTradeFeed, Database, Trade
+from trading_automation.db import CongressTradeFeed, Database, LotClose, Trade
 from trading_automation.db.migrate import alembic_config, upgrade
-from trading_automation.domain.money import format_price, format_quantity, format_usd, shorten
+from trading_automation.domain.money import (
+    exact_product,
+    exact_sum,
+    format_price,
+    format_quantity,
+    format_usd,
+    shorten,
+)
+from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.sandbox import OrderScript, Sandbox
 from trading_automation.worker.open_job import OpenJob, OpenJobOptions, OpenJobResult
 
@@ -63,6 +75,15 @@ class DemoResult:
     second: OpenJobResult
     broker_orders_after_first: int
     broker_orders_after_second: int
+    next_day: OpenJobResult
+
+    @property
+    def ok(self) -> bool:
+        """Every run succeeded, and the forced rerun ordered nothing."""
+        runs = (self.first, self.second, self.next_day)
+        return all(run.exit_code == 0 for run in runs) and (
+            self.broker_orders_after_first == self.broker_orders_after_second
+        )
 
 
 def fresh_database_file(directory: Path) -> Path:
@@ -125,14 +146,73 @@ def live_demo(directory: Path, *, echo: Callable[[str], None]) -> Iterator[LiveD
                 )
                 second = rerun.run(OpenJobOptions(force=True, poll_budget_s=2))
                 after_second = sandbox.broker.accepted_count
-            echo(
-                f"second run: {second.summary.orders.submitted if second.summary else 0} new "
-                f"orders; the broker still holds {after_second} orders"
-            )
+                echo(
+                    f"second run: {second.summary.orders.submitted if second.summary else 0} new "
+                    f"orders; the broker still holds {after_second} orders\n"
+                )
+                next_day = _next_trading_day(
+                    sandbox, settings, database, alpaca=alpaca, quiver=quiver, echo=echo
+                )
         finally:
             database.dispose()
-        result = DemoResult(database_file, first, second, after_first, after_second)
+        result = DemoResult(database_file, first, second, after_first, after_second, next_day)
         yield LiveDemo(result, sandbox, settings)
+
+
+def _next_trading_day(
+    sandbox: Sandbox,
+    settings: Settings,
+    database: Database,
+    *,
+    alpaca: AlpacaClient,
+    quiver: QuiverClient,
+    echo: Callable[[str], None],
+) -> OpenJobResult:
+    """The open of 2024-06-21 at later prices: members' sales close their lots."""
+    day = fixtures.DEMO_SECOND_DAY
+    sandbox.broker.set_now(datetime.combine(day, time(9, 30), NEW_YORK))
+    sandbox.broker.set_prices(LATER_PRICES)
+    echo(f"the next trading day, {day}: members' sales close their lots")
+    result = OpenJob(
+        settings=settings, database=database, alpaca=alpaca, quiver=quiver, echo=echo
+    ).run(OpenJobOptions(poll_budget_s=15))
+    echo("")
+    echo(closes_table(database))
+    return result
+
+
+def closes_table(database: Database) -> str:
+    """Every closed (part of a) lot: who bought it, why it closed, and its realized P&L."""
+    with database.transaction(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(LotClose, Trade, CongressTradeFeed.member_name)
+            .join(Trade, LotClose.lot_trade_id == Trade.id)
+            .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
+            .order_by(LotClose.closed_at, LotClose.id)
+        ).all()
+    total = Decimal(0)
+    table = []
+    for close, lot, member in rows:
+        realized = None
+        if close.price is not None and lot.filled_avg_price is not None:
+            realized = exact_product(close.quantity, close.price - lot.filled_avg_price)
+            total = exact_sum([total, realized])
+        table.append(
+            (
+                lot.symbol,
+                member or "",
+                close.cause.value.lower().replace("_", " "),
+                format_quantity(close.quantity),
+                format_price(lot.filled_avg_price) if lot.filled_avg_price else "",
+                format_price(close.price) if close.price is not None else "",
+                format_usd(realized, signed=True) if realized is not None else "",
+            )
+        )
+    body = render_table(
+        ["symbol", "member", "closed by", "quantity", "bought at", "sold at", "realized P&L"],
+        table,
+    )
+    return f"{body}\n\nrealized P&L: {format_usd(total, signed=True)}"
 
 
 def trades_table(database: Database) -> str:

@@ -39,9 +39,7 @@ def demo(directory: Path) -> None:
     result = run_demo(directory, echo=click.echo)
     click.echo(f"\ndatabase file: {result.database_file}")
     click.echo(dashboard_hint(_program(), None if directory == DEFAULT_DEMO_DIR else directory))
-    ok = result.first.exit_code == 0 and result.second.exit_code == 0
-    ok = ok and result.broker_orders_after_first == result.broker_orders_after_second
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if result.ok else 1)
 
 
 def prepare_directory(directory: Path) -> None:

@@ -144,8 +144,23 @@ def print_run_summary(summary: RunSummary) -> None:
         (f"skipped: {skip_reason_words(code)}", count)
         for code, count in sorted(orders.skipped.items())
     ]
+    exits = summary.exits
+    rows += [
+        (f"exits: {cause.lower().replace('_', ' ')}", count)
+        for cause, count in sorted(exits.decided.items())
+    ]
+    rows += [
+        ("  exits sent and placed", exits.sent),
+        ("  exits found already placed", exits.found_at_broker),
+        ("  exits filled", exits.filled),
+        ("  exits failed", exits.failed),
+        ("lots closed outside the system (sold by hand)", exits.closed_outside),
+        ("members' sales of nothing they hold here", exits.sales_without_lot),
+    ]
     click.echo()
     click.echo(render_table(["outcome", "count"], rows))
+    if exits.not_checked:
+        click.echo(f"exits not checked: {exits.not_checked}", err=True)
     if summary.account:
         click.echo(
             f"\naccount after the run: cash {_dollars(summary.account.get('cash'))}, "

@@ -139,7 +139,8 @@ class Trade(Base):
         # writer adds to closed_qty in the same transaction, under the row's lock).
         CheckConstraint("closed_qty >= 0", name="closed_qty_not_negative"),
         CheckConstraint(
-            "closed_qty <= COALESCE(filled_qty, 0)", name="closed_qty_within_filled_qty"
+            "closed_qty = 0 OR (filled_qty IS NOT NULL AND closed_qty <= filled_qty)",
+            name="closed_qty_within_filled_qty",
         ),
         CheckConstraint("side = 'BUY' OR closed_qty = 0", name="only_lots_close"),
         # A SELL exits one lot, for a cause; a BUY has neither.

@@ -117,6 +117,14 @@ def normalize_transaction(value: object) -> FeedTransaction:
     return _TRANSACTIONS.get(" ".join(value.split()).lower(), FeedTransaction.UNKNOWN)
 
 
+def is_partial_sale(raw: object) -> bool:
+    """True for a record whose `Transaction` is "Sale (Partial)" (a SELL that is not whole)."""
+    if not isinstance(raw, Mapping):
+        return False
+    value = raw.get("Transaction")
+    return isinstance(value, str) and " ".join(value.split()).lower() == "sale (partial)"
+
+
 def normalize_party(value: object) -> Party:
     """Quiver `Party` ("D", "R", "I", …) → the party enum; empty is UNKNOWN, other codes OTHER."""
     if not isinstance(value, str) or not value.strip():

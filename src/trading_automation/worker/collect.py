@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from trading_automation.clients.errors import ApiError, RequestBudgetSpentError
+from trading_automation.domain.enums import FeedTransaction
 from trading_automation.domain.filings import NormalizedFiling, normalize_record
 from trading_automation.domain.timestamps import NEW_YORK
 from trading_automation.worker.schedule import new_york_time
@@ -53,6 +54,8 @@ class Collector:
         self.quiver = quiver
         self.redactor = redactor
         self.budget = budget
+        # The well-formed SELL disclosures of the last collect, for the exits to count.
+        self.sales: list[NormalizedFiling] = []
 
     def collect(
         self, days: list[date], summary: RunSummary, clock: RunClock, *, store: bool
@@ -62,6 +65,7 @@ class Collector:
         ordered: list[tuple[date, int, int, NormalizedFiling]] = []
         newest: datetime | None = None
         spent: str | None = None
+        self.sales = []
         for day_index, day in enumerate(days):
             window = WindowSummary(day=day)
             summary.windows.append(window)
@@ -89,6 +93,11 @@ class Collector:
                 with self.database.transaction() as uow:
                     stored = uow.feed.store_filings(filings, ingested_at=clock.now())
                 window.stored, window.duplicates = stored.new, stored.duplicates
+            self.sales += [
+                filing
+                for filing in filings
+                if not filing.malformed and filing.transaction is FeedTransaction.SELL
+            ]
             for index, filing in enumerate(filings):
                 if not filing.is_tradable_buy or filing.filing_date is None:
                     continue

@@ -19,10 +19,7 @@ import structlog
 
 from trading_automation.clients.errors import ApiError
 from trading_automation.db import (
-    ClaimOutcome,
-    ClaimResult,
-    JobStatus,
-    JobType,
+    OrderSide,
     TradeStatus,
 )
 from trading_automation.domain.timestamps import NEW_YORK
@@ -31,8 +28,10 @@ from trading_automation.logs import SecretRedactor
 from trading_automation.worker.clock import RunClock
 from trading_automation.worker.collect import Candidate, Collector
 from trading_automation.worker.dry_run import dry_run
+from trading_automation.worker.exits import ExitStep
+from trading_automation.worker.lease import LeaseLostError, RunLease
 from trading_automation.worker.orders import OrderPlacer
-from trading_automation.worker.owner import is_dead_local_owner, process_owner
+from trading_automation.worker.owner import process_owner
 from trading_automation.worker.quiver_budget import QuiverBudget
 from trading_automation.worker.reconcile import Reconciler, ReconcileReport
 from trading_automation.worker.schedule import (
@@ -56,13 +55,6 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_EVERY_S = 10.0
 EXIT_OK = 0
 EXIT_FAILED = 1
-
-
-class LeaseLostError(TradingAutomationError):
-    """Another worker took this run over (this one stopped heartbeating in time); this worker
-    stopped. Check for long pauses (suspended host, slow broker) and the job lease."""
-
-    MESSAGE = "another worker took over this run; stopping"
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,13 @@ class OpenJob:
         self._lines: list[str] = []
         self._echo = echo
         self._progress = progress
-        self._last_heartbeat = float("-inf")
+        self.lease = RunLease(
+            database=database,
+            owner=self.owner,
+            monotonic=monotonic,
+            redactor=self.redactor,
+            say=self._say,
+        )
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -173,6 +171,7 @@ class OpenJob:
                 clock=clock,
                 say=self._say,
             )
+            self._exits().run(summary, clock, window_sales=self.collector.sales, dry_run=True)
             return self._result(EXIT_FAILED if summary.failed else EXIT_OK, summary)
         return self._real_run(summary, days, clock, options)
 
@@ -185,7 +184,9 @@ class OpenJob:
         clock: RunClock,
         options: OpenJobOptions,
     ) -> OpenJobResult:
-        claim = self._claim(summary.trading_date, clock, options)
+        claim = self.lease.claim(
+            summary.trading_date, clock, lease=options.lease, force=options.force
+        )
         if not claim.won:
             return self._result(EXIT_OK, None)
         run_id = claim.run.id
@@ -200,8 +201,10 @@ class OpenJob:
         reconciler = self._reconciler(clock, options.lease, run_id)
         try:
             candidates, newest_filed = self.collector.collect(days, summary, clock, store=True)
-            self._heartbeat(run_id, clock)
+            self.lease.heartbeat(run_id, clock)
             self._resume(summary, clock, reconcile_report, reconciler, run_id)
+            self._exits().run(summary, clock, window_sales=self.collector.sales)
+            self.lease.heartbeat(run_id, clock)
             self._execute(candidates, summary, clock, run_id)
             reconciler.poll(
                 budget_s=options.poll_budget_s,
@@ -213,7 +216,7 @@ class OpenJob:
             summary.errors.extend(reconcile_report.errors)
             self._count_outcomes(summary)
             summary.account = self._account_snapshot()
-            self._heartbeat(run_id, clock, force=True)
+            self.lease.heartbeat(run_id, clock, force=True)
             if newest_filed is not None:
                 with self.database.transaction() as uow:
                     mark = uow.checkpoints.advance(
@@ -229,14 +232,23 @@ class OpenJob:
             log.error("run_step_failed", error=str(error))
         except BaseException as error:
             summary.errors.append(f"interrupted: {type(error).__name__}")
-            self._finish(run_id, summary, clock)
+            self.lease.finish(run_id, summary, clock)
             raise
-        if not self._finish(run_id, summary, clock):
+        if not self.lease.finish(run_id, summary, clock):
             self._say(f"stopped: {LeaseLostError.MESSAGE}")
             return self._result(EXIT_FAILED, summary)
         failed_orders = summary.orders.failed > 0
         code = EXIT_FAILED if summary.failed or failed_orders else EXIT_OK
         return self._result(code, summary)
+
+    def _exits(self) -> ExitStep:
+        return ExitStep(
+            settings=self.settings,
+            database=self.database,
+            alpaca=self.alpaca,
+            orders=self.orders,
+            say=self._say,
+        )
 
     def _reconciler(self, clock: RunClock, lease: timedelta, run_id: uuid.UUID) -> Reconciler:
         return Reconciler(
@@ -249,87 +261,20 @@ class OpenJob:
             job_run_id=run_id,
         )
 
-    def _claim(self, day: date, clock: RunClock, options: OpenJobOptions) -> ClaimResult:
-        with self.database.transaction(readonly=True) as uow:
-            existing = uow.job_runs.get(JobType.OPEN_JOB, day)
-        dead = (
-            existing.owner
-            if existing is not None
-            and existing.status is JobStatus.RUNNING
-            and is_dead_local_owner(existing.owner)
-            else None
-        )
-        with self.database.transaction() as uow:
-            result = uow.job_runs.claim(
-                JobType.OPEN_JOB,
-                day,
-                owner=self.owner,
-                lease=options.lease,
-                force=options.force,
-                dead_owner=dead,
-                now=clock.now(),
-            )
-        log.info(
-            "claim",
-            trading_date=day.isoformat(),
-            outcome=result.outcome.value,
-            attempt=result.run.attempt,
-        )
-        if not result.won:
-            messages = {
-                ClaimOutcome.ALREADY_SUCCEEDED: "already succeeded (use --force to run it again)",
-                ClaimOutcome.ALREADY_SKIPPED: "was skipped (use --force to run it)",
-                ClaimOutcome.HELD_BY_OTHER: f"is held by another run ({result.run.owner})",
-            }
-            self._say(f"nothing to do: the open-job for {day} {messages[result.outcome]}")
-        return result
-
     def _check_schema(self) -> None:
         """Raise `SchemaNotReadyError` (with what to do) before anything is asked or planned."""
         with self.database.transaction(readonly=True) as uow:
             uow.job_runs.list_recent(limit=1)
 
-    def _heartbeat(self, run_id: uuid.UUID, clock: RunClock, *, force: bool = False) -> None:
-        """Renew the lease (at most every HEARTBEAT_EVERY_S); stop if another run took it."""
-        if not force and self.monotonic() - self._last_heartbeat < HEARTBEAT_EVERY_S:
-            return
-        self._last_heartbeat = self.monotonic()
-        with self.database.transaction() as uow:
-            alive = uow.job_runs.heartbeat(run_id, owner=self.owner, now=clock.now())
-        if not alive:
-            raise LeaseLostError(LeaseLostError.MESSAGE)
-
     def _polled(self, report: ReconcileReport, run_id: uuid.UUID, clock: RunClock) -> None:
         """After each reconcile round: renew the lease and tell a person how it stands."""
-        self._heartbeat(run_id, clock)
+        self.lease.heartbeat(run_id, clock)
         if self._progress is not None and report.still_open:
             noun = "order" if report.still_open == 1 else "orders"
             self._progress(
                 f"  waiting for fills: {report.still_open} {noun} still open "
                 f"(round {report.rounds})"
             )
-
-    def _finish(self, run_id: uuid.UUID, summary: RunSummary, clock: RunClock) -> bool:
-        """Store the run's end; False when another worker holds the run by now."""
-        status = JobStatus.FAILED if summary.failed else JobStatus.SUCCESS
-        with self.database.transaction() as uow:
-            finished = uow.job_runs.finish(
-                run_id,
-                owner=self.owner,
-                status=status,
-                summary=self.redactor.redact(summary.to_json()),
-                now=clock.now(),
-            )
-        if not finished:
-            log.error("lease_lost", trading_date=summary.trading_date.isoformat())
-            return False
-        log.info(
-            "run_finished",
-            trading_date=summary.trading_date.isoformat(),
-            status=status.value,
-            errors=len(summary.errors),
-        )
-        return True
 
     # -- execute -----------------------------------------------------------------------------
 
@@ -350,11 +295,14 @@ class OpenJob:
         report.errors.clear()
         summary.orders.found_at_broker += report.found_at_broker
         for trade in unsent:
-            self.orders.touched.add(trade.id)
+            touched = (
+                self.orders.touched_exits if trade.side is OrderSide.SELL else self.orders.touched
+            )
+            touched.add(trade.id)
             summary.orders.resumed += 1
             log.info("resume_unsent", client_order_id=trade.client_order_id, symbol=trade.symbol)
             self.orders.submit(trade, summary)
-            self._heartbeat(run_id, clock)
+            self.lease.heartbeat(run_id, clock)
 
     def _execute(
         self, candidates: list[Candidate], summary: RunSummary, clock: RunClock, run_id: uuid.UUID
@@ -368,7 +316,7 @@ class OpenJob:
                 if trade is not None:
                     self.orders.submit(trade, summary)
                 self.orders.flush_when_due(summary)
-                self._heartbeat(run_id, clock)
+                self.lease.heartbeat(run_id, clock)
 
     def _count_outcomes(self, summary: RunSummary) -> None:
         """Tally the final state of the trades this run created or resumed (one query)."""
@@ -384,6 +332,10 @@ class OpenJob:
         orders.open_after_polling = counts.get(TradeStatus.ACCEPTED, 0) + counts.get(
             TradeStatus.PARTIALLY_FILLED, 0
         )
+        if self.orders.touched_exits:
+            with self.database.transaction(readonly=True) as uow:
+                sold = uow.trades.status_counts(self.orders.touched_exits)
+            summary.exits.filled = sold.get(TradeStatus.FILLED, 0)
 
     def _account_snapshot(self) -> dict[str, str] | None:
         """Cash and buying power after the run, so the summary shows what is left to trade."""

@@ -21,10 +21,11 @@ from trading_automation.clients.errors import (
     ApiError,
     AuthenticationError,
     InsufficientBuyingPowerError,
+    InsufficientQuantityError,
     NotFoundError,
     ValidationRefusedError,
 )
-from trading_automation.db import Trade, TradeStatus, UnitOfWork
+from trading_automation.db import OrderSide, Trade, TradeStatus, UnitOfWork
 from trading_automation.domain.money import format_price, format_usd
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.domain.timestamps import NEW_YORK, utcnow
@@ -85,6 +86,7 @@ class OrderPlacer:
         self.job_run_id = job_run_id
         self.now: Callable[[], datetime] = utcnow
         self.touched: set[uuid.UUID] = set()
+        self.touched_exits: set[uuid.UUID] = set()
         self.feed_ids: dict[str, uuid.UUID] = {}
         self._acks: list[tuple[Trade, AlpacaOrder]] | None = None
         self._acks_since = 0.0
@@ -176,7 +178,11 @@ class OrderPlacer:
         )
 
     def submit(self, trade: Trade, summary: RunSummary) -> None:
-        """Send the order: notional first, whole shares when Alpaca refuses the notional order."""
+        """Send the trade's order: a buy (notional first, whole shares when Alpaca refuses the
+        notional order), or an exit's sell of its quantity."""
+        if trade.side is OrderSide.SELL:
+            self._submit_sell(trade, summary)
+            return
         notional = self.settings.trade_notional_usd
         order: AlpacaOrder | None
         try:
@@ -219,6 +225,52 @@ class OrderPlacer:
             status=order.status,
             notional=str(order.notional) if order.notional else None,
             qty=str(order.qty) if order.qty else None,
+        )
+
+    def _submit_sell(self, trade: Trade, summary: RunSummary) -> None:
+        """Send an exit: a market DAY sell of the quantity recorded with its intent."""
+        assert trade.qty_submitted is not None
+        exits = summary.exits
+        try:
+            order = self.alpaca.submit_order(
+                symbol=trade.symbol,
+                client_order_id=trade.client_order_id,
+                qty=trade.qty_submitted,
+                side="sell",
+            )
+        except InsufficientQuantityError as error:
+            reason = error.api_message or str(error)
+            self._mark(
+                trade,
+                TradeStatus.FAILED,
+                f"the broker holds less than this exit sells ({reason}); the next run records "
+                "what was sold outside the system",
+            )
+            exits.failed += 1
+            return
+        except ValidationRefusedError as error:
+            reason = error.api_message or str(error)
+            self._mark(trade, TradeStatus.FAILED, f"Alpaca refused the sell: {reason}")
+            exits.failed += 1
+            return
+        except AuthenticationError:
+            raise
+        except ApiError as error:
+            summary.orders.not_sent += 1
+            raise BrokerUnavailableError(str(error)) from error
+        self.record_order(trade, order, summary)
+        if order.placed_before:
+            exits.found_at_broker += 1
+        else:
+            exits.sent += 1
+        log.info(
+            "exit_submitted",
+            symbol=trade.symbol,
+            client_order_id=trade.client_order_id,
+            order_id=order.id,
+            status=order.status,
+            qty=str(trade.qty_submitted),
+            cause=trade.exit_cause.value if trade.exit_cause else None,
         )
 
     def record_order(self, trade: Trade, order: AlpacaOrder, summary: RunSummary) -> None:

@@ -21,6 +21,8 @@ from trading_automation.db.models import CongressTradeFeed, LotClose, Trade
 from trading_automation.db.repositories import ledger
 from trading_automation.db.repositories.trades import IntentResult, TradeRepository
 from trading_automation.domain.enums import CloseCause, FeedTransaction, OrderSide, Party
+from trading_automation.domain.exits import member_key
+from trading_automation.domain.filings import is_partial_sale
 from trading_automation.domain.timestamps import require_aware_utc
 
 PAGE = 500
@@ -137,8 +139,6 @@ class LotRepository:
             if row.source_hash in seen:
                 continue
             seen.add(row.source_hash)
-            raw = row.raw_json if isinstance(row.raw_json, dict) else {}
-            kind = " ".join(str(raw.get("Transaction") or "").split()).lower()
             sales.append(
                 SaleFiling(
                     feed_id=row.id,
@@ -147,10 +147,23 @@ class LotRepository:
                     ticker=row.ticker,
                     trade_date=row.trade_date,
                     filing_date=row.filing_date,
-                    partial=kind == "sale (partial)",
+                    partial=is_partial_sale(row.raw_json),
                 )
             )
         return sales
+
+    def members_and_tickers(self, tickers: Iterable[str]) -> set[tuple[str, str]]:
+        """(member key, ticker) of every lot, open or closed, in these tickers (one query)."""
+        wanted = sorted(set(tickers))
+        if not wanted:
+            return set()
+        rows = self.session.execute(
+            select(CongressTradeFeed.member_name, Trade.symbol)
+            .join(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
+            .where(Trade.side == OrderSide.BUY, Trade.filled_qty > 0, Trade.symbol.in_(wanted))
+            .distinct()
+        )
+        return {(member_key(member), symbol) for member, symbol in rows}
 
     def exits_of(self, lot_ids: Sequence[uuid.UUID]) -> list[Trade]:
         """Every SELL trade of these lots, oldest first."""

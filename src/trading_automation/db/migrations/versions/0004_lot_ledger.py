@@ -80,7 +80,8 @@ def upgrade() -> None:
         )
         batch.create_check_constraint(op.f("ck_trade_closed_qty_not_negative"), "closed_qty >= 0")
         batch.create_check_constraint(
-            op.f("ck_trade_closed_qty_within_filled_qty"), "closed_qty <= COALESCE(filled_qty, 0)"
+            op.f("ck_trade_closed_qty_within_filled_qty"),
+            "closed_qty = 0 OR (filled_qty IS NOT NULL AND closed_qty <= filled_qty)",
         )
         batch.create_check_constraint(
             op.f("ck_trade_only_lots_close"), "side = 'BUY' OR closed_qty = 0"
