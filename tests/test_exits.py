@@ -261,3 +261,28 @@ def test_a_forced_rerun_of_the_day_never_sells_a_lot_twice(
     assert len(_sells(database)) == 2
     for symbol in ("AAPL", "AMZN", "NVDA", "KKR"):
         assert _ledger_qty(database, symbol) == _broker_qty(sandbox, symbol)
+
+
+def test_reconcile_brings_a_sell_left_open_up_to_date_and_closes_its_lot(
+    database: Database, sandbox: Sandbox
+) -> None:
+    from trading_automation.worker.reconcile import Reconciler, ReconcileReport
+
+    first = run_job(database, sandbox)
+    assert first.exit_code == 0
+    sandbox.quiver.set_day(DAY_TWO, SALES[:1])
+    sandbox.broker.set_now(DAY_TWO_OPEN)
+    # The run's one polling round sees the sell accepted; the next poll fills it.
+    sandbox.broker.set_script(OrderScript(fill_after_polls=2))
+    run_job(database, sandbox, replace(QUICK, poll_budget_s=0))
+    [sell] = _sells(database)
+    assert sell.status is TradeStatus.ACCEPTED
+
+    with sandbox.alpaca_client() as alpaca:
+        still_open = Reconciler(database, alpaca, now=lambda: DAY_TWO_OPEN).round(ReconcileReport())
+
+    [sell] = _sells(database)
+    assert still_open == 0
+    assert sell.status is TradeStatus.FILLED
+    assert _lot_of(database, "AAPL", "Nancy Pelosi").open_qty == 0
+    assert _broker_qty(sandbox, "AAPL") == _ledger_qty(database, "AAPL") == 0

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 import structlog
@@ -26,6 +26,7 @@ import structlog
 from trading_automation.clients.errors import ApiError
 from trading_automation.db import CloseCause, LotRow, TradeStatus
 from trading_automation.domain.exits import (
+    QUANTUM,
     ExitDecision,
     ExitPolicy,
     OpenLot,
@@ -204,6 +205,8 @@ class ExitStep:
                 continue  # a sell is working: the position is moving
             ledger = sum((lot.trade.open_qty for lot in owned), Decimal(0))
             held = run.holdings[symbol].qty if symbol in run.holdings else Decimal(0)
+            # The ledger holds 9 decimal places, as Alpaca's quantities do.
+            held = held.quantize(QUANTUM, rounding=ROUND_FLOOR)
             missing = ledger - max(held, Decimal(0))
             if missing <= 0:
                 continue
