@@ -286,18 +286,6 @@ class CongressFeedRepository:
             query = query.where(CongressTradeFeed.problems.is_(None))
         return query
 
-    def records_for(self, source_hashes: Sequence[str]) -> list[CongressTradeFeed]:
-        """Stored well-formed records carrying these filing keys, oldest first."""
-        if not source_hashes:
-            return []
-        return list(
-            self.session.scalars(
-                select(CongressTradeFeed)
-                .where(CongressTradeFeed.source_hash.in_(set(source_hashes)))
-                .order_by(CongressTradeFeed.ingested_at, CongressTradeFeed.id)
-            )
-        )
-
 
 def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]:
     """A record's values in `COPY_COLUMNS` order, as COPY takes them (enums as their values,
