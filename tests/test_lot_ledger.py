@@ -214,3 +214,48 @@ def test_a_sell_that_ended_unfilled_closes_nothing(database: Database) -> None:
     assert stored is not None
     assert stored.status is TradeStatus.EXPIRED
     assert _state(database, lot) == (Decimal(0), [])
+
+
+def test_the_database_keeps_closed_qty_equal_to_the_sum_of_the_closes(database: Database) -> None:
+    lot = _lot(database, qty="10")
+    with database.transaction() as uow:
+        uow.session.add(
+            LotClose(
+                lot_trade_id=lot.id,
+                cause=CloseCause.OUTSIDE,
+                quantity=Decimal(3),
+                closed_at=T0,
+                created_at=T0,
+            )
+        )
+    inserted = _state(database, lot)[0]
+    with database.transaction() as uow:
+        close = uow.session.scalars(select(LotClose)).one()
+        close.quantity = Decimal(7)
+    updated = _state(database, lot)[0]
+    with database.transaction() as uow:
+        uow.session.delete(uow.session.scalars(select(LotClose)).one())
+    deleted = _state(database, lot)[0]
+
+    assert (inserted, updated, deleted) == (Decimal(3), Decimal(7), Decimal(0))
+
+
+def test_a_close_written_past_the_application_is_refused_beyond_the_lot(
+    database: Database,
+) -> None:
+    lot = _lot(database, qty="10")
+
+    with pytest.raises(CheckConstraintViolationError) as raised, database.transaction() as uow:
+        uow.session.add(
+            LotClose(
+                lot_trade_id=lot.id,
+                cause=CloseCause.OUTSIDE,
+                quantity=Decimal("10.5"),
+                closed_at=T0,
+                created_at=T0,
+            )
+        )
+        uow.flush()
+
+    assert raised.value.constraint == "ck_trade_closed_qty_within_filled_qty"
+    assert _state(database, lot) == (Decimal(0), [])

@@ -1,9 +1,10 @@
 """The lot ledger's writes: what a sell's fills close, and what was sold outside the system.
 
-A lot's `closed_qty` and its `lot_close` rows change together, in the caller's transaction. The
-`closed_qty` UPDATE takes the lot's row lock, so concurrent writers apply one after the other,
-and `ck_trade_closed_qty_within_filled_qty` refuses any close that would take more than was filled
-(a `CheckConstraintViolationError`), whoever writes it.
+Only `lot_close` rows are written here: the database's triggers (migration 0004) keep each lot's
+`closed_qty` equal to the sum of its closes in the same statement, taking the lot's row lock, so
+concurrent writers apply one after the other; `ck_trade_closed_qty_within_filled_qty` then refuses
+any close that would take more than was filled (a `CheckConstraintViolationError`), whoever
+writes it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trading_automation.db.errors import CheckConstraintViolationError
 from trading_automation.db.models import LotClose, Trade
 from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.enums import CloseCause, OrderSide
@@ -47,8 +48,6 @@ def take_sell_fill(session: Session, sell: Trade, now: datetime) -> Decimal:
         select(LotClose.quantity).where(LotClose.sell_trade_id == sell.id).with_for_update()
     )
     delta = filled - (recorded or Decimal(0))
-    if delta > 0:
-        _add_closed(session, sell.lot_trade_id, delta, when)
     statement = conflict_insert(session, LotClose).values(
         id=uuid.uuid4(),
         lot_trade_id=sell.lot_trade_id,
@@ -81,51 +80,22 @@ def close_outside(
         raise InvalidValueError("quantity", "a close takes a positive quantity")
     require_transaction(session, "closing a lot outside the system")
     when = require_aware_utc(now, field="now")
-    if not _add_closed(session, lot.id, quantity, when, only_if_open=True):
-        return False
-    session.add(
-        LotClose(
-            lot_trade_id=lot.id,
-            sell_trade_id=None,
-            cause=CloseCause.OUTSIDE,
-            quantity=quantity,
-            price=None,
-            reason=without_unstorable(reason.strip()) or None,
-            closed_at=when,
-            created_at=when,
-        )
+    close = LotClose(
+        lot_trade_id=lot.id,
+        sell_trade_id=None,
+        cause=CloseCause.OUTSIDE,
+        quantity=quantity,
+        price=None,
+        reason=without_unstorable(reason.strip()) or None,
+        closed_at=when,
+        created_at=when,
     )
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(close)
+            session.flush()
+    except CheckConstraintViolationError as refused:
+        if refused.constraint != "ck_trade_closed_qty_within_filled_qty":
+            raise
+        return False
     return True
-
-
-def _add_closed(
-    session: Session,
-    lot_id: uuid.UUID,
-    quantity: Decimal,
-    when: datetime,
-    *,
-    only_if_open: bool = False,
-) -> bool:
-    """Add to a lot's `closed_qty` (a new row version, so optimistic writers see the change)."""
-    condition: list[Any] = [Trade.id == lot_id, Trade.side == OrderSide.BUY]
-    if only_if_open:
-        condition.append(Trade.closed_qty + quantity <= Trade.filled_qty)
-    result = cast(
-        CursorResult[Any],
-        session.execute(
-            update(Trade)
-            .where(*condition)
-            .values(
-                closed_qty=Trade.closed_qty + quantity,
-                version=Trade.version + 1,
-                updated_at=when,
-            )
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if result.rowcount == 1:
-        return True
-    if only_if_open:
-        return False
-    raise InvalidValueError("lot_trade_id", f"lot {lot_id} is not a lot of this ledger")
