@@ -100,6 +100,7 @@ def test_overview_shows_realized_and_unrealized_pnl_per_member_party_and_in_tota
     assert f"+${cents(jane_realized + john_realized):,.2f}" in section
     assert f"+${cents(jane_unrealized + john_unrealized):,.2f}" in section
     assert "sold outside the system" in section
+    assert '<a href="/members/Jane%20Doe">Jane Doe</a>' in section
 
 
 def test_the_overview_keeps_realized_pnl_when_the_broker_does_not_answer(
@@ -178,7 +179,7 @@ def test_trades_show_sells_with_their_cause_and_the_lot_they_closed(
     row = _row(page, f"trade-{made['jane_sell'].id}")
     assert "sell" in row
     assert "mirrored sale: the member sold" in row
-    assert f'href="/trades?symbol=AAPL#trade-{lot.id}"' in row
+    assert f'href="/members/Jane%20Doe#lot-{lot.id}"' in row
     assert "AAPL · Jane Doe · bought 2024-06-20" in row
     assert "closed 6.5 · open 3.5" in _row(page, f"trade-{lot.id}")
     assert "holding limit reached" in _row(page, f"trade-{made['msft_sell'].id}")
@@ -221,6 +222,7 @@ def test_positions_show_the_ledgers_open_lots_beside_each_broker_position(
     assert 'role="alert"' not in page
     assert "2 open lots" in page
     assert f'id="lot-{made["john_aapl"].id}"' in page
+    assert '<a href="/members/John%20Roe">John Roe</a>' in page
 
 
 def test_positions_warn_where_the_broker_and_the_ledger_disagree(

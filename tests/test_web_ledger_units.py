@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from trading_automation.domain.enums import CloseCause, Party
-from trading_automation.web.formatting import exit_cause, plural
+from trading_automation.web.formatting import exit_cause, member_url, plural
 from trading_automation.web.ledger_pnl import NO_FILING, ledger_pnl
-from trading_automation.web.ledger_views import ledger, lot_view
+from trading_automation.web.ledger_views import ledger, lot_totals, lot_view
 from trading_automation.web.lot_queries import CloseRecord, LotRecord
 from trading_automation.web.read_models import LotGroup
 from trading_automation.web.views import PositionView
@@ -113,10 +113,16 @@ def test_a_lots_realized_pnl_counts_priced_closes_and_shows_the_rest_as_sold_out
     ]
 
     view, _sums = lot_view(lot, closes, Decimal(120))
+    totals = lot_totals([lot_view(lot, closes, Decimal(120))], priced=True)
 
     assert (view.realized_pl, view.realized_pl_pct) == (Decimal("-40.00"), Decimal("-10.00"))
     assert view.outside_qty == 2
     assert (view.open_qty, view.unrealized_pl) == (Decimal(4), Decimal("80.00"))
+    assert (totals.realized_pl, totals.unrealized_pl, totals.outside_closed_lots) == (
+        Decimal("-40.00"),
+        Decimal("80.00"),
+        1,
+    )
 
 
 def test_quantities_agree_whatever_their_digits_and_every_disagreement_is_named() -> None:
@@ -148,6 +154,11 @@ def test_every_exit_cause_reads_as_words(cause: CloseCause) -> None:
     assert words
     assert words != cause.value
     assert "_" not in words
+
+
+def test_member_urls_encode_every_character_of_a_name() -> None:
+    assert member_url("Nancy Pelosi") == "/members/Nancy%20Pelosi"
+    assert member_url("José O'Brien/Jr.") == "/members/Jos%C3%A9%20O%27Brien%2FJr."
 
 
 def test_counts_read_in_the_singular_or_the_plural() -> None:

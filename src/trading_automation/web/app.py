@@ -40,11 +40,14 @@ ROUTES: dict[str, Handler] = {
     "/positions": ledger_pages.positions_page,
     "/filings": pages.filings_page,
     "/jobs": pages.jobs_page,
+    # A member's name may hold any character, a slash included (percent-encoded in links).
+    "/members/{name:path}": ledger_pages.member_page,
     "/api/overview": pages.overview_api,
     "/api/trades": pages.trades_api,
     "/api/positions": ledger_pages.positions_api,
     "/api/filings": pages.filings_api,
     "/api/jobs": pages.jobs_api,
+    "/api/members/{name:path}": ledger_pages.member_api,
     "/api/health": pages.health_api,
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote
 
 from trading_automation.domain.enums import CloseCause, Party
 from trading_automation.domain.money import (
@@ -116,6 +117,11 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count} {singular if count == 1 else many or singular + 's'}"
 
 
+def member_url(name: str) -> str:
+    """The path of a member's page, the name percent-encoded (spaces, accents, slashes)."""
+    return "/members/" + quote(name, safe="")
+
+
 _EXIT_CAUSES = {
     CloseCause.MIRRORED_SALE: "mirrored sale: the member sold",
     CloseCause.HOLDING_LIMIT: "holding limit reached",
@@ -141,6 +147,7 @@ FILTERS = {
     "et_minute": et_minute,
     "party": party,
     "tone": tone,
+    "member_url": member_url,
     "plural": plural,
     "exit_cause": exit_cause,
 }

@@ -179,3 +179,46 @@ def _disagreement(broker_qty: Decimal | None, ledger_qty: Decimal) -> str | None
     more = "more" if broker_qty > ledger_qty else "fewer"
     gap = format_quantity(abs(broker_qty - ledger_qty))
     return f"Alpaca holds {broker}, the ledger's open lots {ours}: {gap} {more} at the broker"
+
+
+@dataclass(frozen=True)
+class LotTotals:
+    """P&L over several lots: realized from their priced closes, unrealized from their open
+    quantity at current prices (None when the broker did not answer; `unpriced_lots` are open
+    lots without a price, left out)."""
+
+    lots: int
+    open_lots: int
+    unpriced_lots: int
+    cost: Decimal | None
+    current_value: Decimal | None
+    unrealized_pl: Decimal | None
+    unrealized_pl_pct: Decimal | None
+    closes: int
+    realized_pl: Decimal
+    realized_pl_pct: Decimal | None
+    outside_closed_lots: int
+
+
+def lot_totals(lots: Sequence[tuple[LotView, LotSums]], *, priced: bool) -> LotTotals:
+    """The totals of `lots` (`priced`: whether the broker's prices were known)."""
+    open_lots = [(view, sums) for view, sums in lots if view.open_qty > 0]
+    valued = [sums for _view, sums in open_lots if sums.value is not None]
+    cost = exact_sum(sums.open_cost for sums in valued)
+    value = exact_sum(sums.value for sums in valued if sums.value is not None)
+    unrealized = EXACT.subtract(value, cost)
+    closed_cost = exact_sum(sums.closed_cost for _view, sums in lots)
+    realized = EXACT.subtract(exact_sum(sums.proceeds for _view, sums in lots), closed_cost)
+    return LotTotals(
+        lots=len(lots),
+        open_lots=len(open_lots),
+        unpriced_lots=len(open_lots) - len(valued) if priced else 0,
+        cost=cents(cost) if priced else None,
+        current_value=cents(value) if priced else None,
+        unrealized_pl=cents(unrealized) if priced else None,
+        unrealized_pl_pct=percent(unrealized, cost) if priced else None,
+        closes=sum(view.closes for view, _sums in lots),
+        realized_pl=cents(realized),
+        realized_pl_pct=percent(realized, closed_cost),
+        outside_closed_lots=sum(1 for view, _sums in lots if view.outside_qty > 0),
+    )

@@ -17,6 +17,7 @@ from trading_automation.db.errors import DatabaseError
 from trading_automation.errors import InvalidValueError
 from trading_automation.web import charts, queries, trade_listing, views
 from trading_automation.web.dashboard import Dashboard, fields, json
+from trading_automation.web.ledger_pnl import NO_FILING
 from trading_automation.web.parameters import (
     DEFAULT_PAGE_SIZE,
     MALFORMED_CHOICES,
@@ -46,6 +47,7 @@ def overview_page(dashboard: Dashboard, request: Request) -> Response:
         "overview",
         data.broker,
         data=data,
+        no_filing=NO_FILING,
         pnl_chart=charts.pnl_by_position(pnl_items),
         day_chart=charts.orders_per_day([(d.day, d.trades) for d in data.per_day]),
     )

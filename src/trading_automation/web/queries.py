@@ -1,8 +1,8 @@
 """The dashboard's read side for filings, job runs and checkpoints.
 
 Everything here runs inside the caller's read-only unit of work; the repositories do the keyset
-pages. Trades are read by `trade_listing`, lots by `lot_queries`, and the overview's
-aggregates by `read_models`.
+pages. Trades are read by `trade_listing`, lots by `lot_queries`, a member's page by
+`member_queries`, and the overview's aggregates by `read_models`.
 """
 
 from __future__ import annotations
