@@ -69,9 +69,15 @@ def test_overview_shows_realized_and_unrealized_pnl_per_member_party_and_in_tota
     john_unrealized = exact("D('3.500000001') * (120 - 90)")
 
     with serve_dashboard() as served:
-        pnl = served.json("/api/overview")["pnl"]
+        overview = served.json("/api/overview")
         page = served.get("/overview").text
 
+    pnl = overview["pnl"]
+    assert (overview["trades"]["total"], overview["trades"]["sells"]) == (6, 3)
+    # What the lots cost: sells' fills are not purchases.
+    assert Decimal(overview["trades"]["filled_value"]) == cents(
+        exact("10 * D('100.123456789') + 3 * 400 + D('5.000000001') * 90")
+    )
     members = {group["name"]: group for group in pnl["by_member"]}
     parties = {group["name"]: group for group in pnl["by_party"]}
     assert set(members) == {"Jane Doe", "John Roe"}

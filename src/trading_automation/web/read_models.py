@@ -87,8 +87,8 @@ class Activity:
 
 
 def trade_totals(uow: UnitOfWork) -> TradeTotals:
-    """Counts by status, dollars submitted as notional orders, and the lots' filled shares and
-    cost (three queries)."""
+    """Counts by status and of sells, dollars submitted as notional orders, and the lots' filled
+    shares and cost (four queries)."""
     sums = ExactSums(uow)
     row = uow.session.execute(
         select(*sums.columns(Trade.filled_qty, Trade.filled_avg_price)).where(*LOT)
@@ -99,12 +99,15 @@ def trade_totals(uow: UnitOfWork) -> TradeTotals:
 
 def _totals(uow: UnitOfWork, filled_qty: Decimal, filled_cost: Decimal) -> TradeTotals:
     by_status = dict.fromkeys(TradeStatus, 0)
-    sells = 0
-    for status, side, count in uow.session.execute(
-        select(Trade.status, Trade.side, func.count()).group_by(Trade.status, Trade.side)
+    for status, count in uow.session.execute(
+        select(Trade.status, func.count()).group_by(Trade.status)
     ):
-        by_status[TradeStatus(status)] += int(count)
-        sells += int(count) if OrderSide(side) is OrderSide.SELL else 0
+        by_status[TradeStatus(status)] = int(count)
+    # A trade is a sell exactly when it names its lot (ck_trade_sell_exits_a_lot): counted on the
+    # lot's index instead of reading every trade's side.
+    sells = uow.session.scalar(
+        select(func.count()).select_from(Trade).where(Trade.lot_trade_id.is_not(None))
+    )
     notional = uow.session.scalar(
         select(func.sum(Trade.notional_submitted)).where(Trade.alpaca_order_id.is_not(None))
     )
@@ -113,7 +116,7 @@ def _totals(uow: UnitOfWork, filled_qty: Decimal, filled_cost: Decimal) -> Trade
         notional_submitted=cents(notional if notional is not None else Decimal(0)),
         filled_value=cents(filled_cost),
         filled_qty=filled_qty,
-        sells=sells,
+        sells=int(sells or 0),
     )
 
 
