@@ -21,8 +21,15 @@ from trading_automation.sandbox import Fault
 from trading_automation.web.app import create_app
 from trading_automation.web.broker import FAILURE_RETRY_S
 
-PAGES = ("/overview", "/trades", "/positions", "/filings", "/jobs")
-APIS = ("/api/overview", "/api/trades", "/api/positions", "/api/filings", "/api/jobs")
+PAGES = ("/overview", "/trades", "/positions", "/filings", "/jobs", "/members/Nancy%20Pelosi")
+APIS = (
+    "/api/overview",
+    "/api/trades",
+    "/api/positions",
+    "/api/filings",
+    "/api/jobs",
+    "/api/members/Nancy%20Pelosi",
+)
 
 
 def test_an_unreachable_broker_leaves_every_page_up_with_a_banner_and_no_invented_figures(
