@@ -1,8 +1,8 @@
 """B12's data set: lots with their filings, sells and closes, loaded as fast as each backend can.
 
 100,000 filled buys by 250 members over 100 symbols and four years; a third of the lots sold in
-full by a mirrored sale (a SELL trade and its close), a tenth partly closed outside the system.
-Rows are written straight into the tables (COPY on PostgreSQL, executemany on SQLite, in the
+full by a mirrored sale (a SELL trade and its close), one in fifteen partly closed outside the
+system. Rows are written straight into the tables (COPY on PostgreSQL, executemany on SQLite, in the
 storage formats SQLAlchemy's types use), as a worker would have left them.
 """
 
@@ -46,7 +46,7 @@ class Row:
     qty: Decimal
     price: Decimal
     created: datetime
-    # A third of the lots are sold in full by a mirrored sale; a tenth partly outside the system.
+    # A third of the lots are sold in full by a mirrored sale; one in fifteen partly outside.
     sold_at: Decimal | None
     closed_outside: Decimal | None
 
