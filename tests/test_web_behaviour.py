@@ -21,8 +21,15 @@ from trading_automation.sandbox import Fault
 from trading_automation.web.app import create_app
 from trading_automation.web.broker import FAILURE_RETRY_S
 
-PAGES = ("/overview", "/trades", "/positions", "/filings", "/jobs")
-APIS = ("/api/overview", "/api/trades", "/api/positions", "/api/filings", "/api/jobs")
+PAGES = ("/overview", "/trades", "/positions", "/filings", "/jobs", "/members/Nancy%20Pelosi")
+APIS = (
+    "/api/overview",
+    "/api/trades",
+    "/api/positions",
+    "/api/filings",
+    "/api/jobs",
+    "/api/members/Nancy%20Pelosi",
+)
 
 
 def test_an_unreachable_broker_leaves_every_page_up_with_a_banner_and_no_invented_figures(
@@ -46,7 +53,10 @@ def test_an_unreachable_broker_leaves_every_page_up_with_a_banner_and_no_invente
     assert again["broker"]["failing_since"] == broker["failing_since"]
     assert overview["account"] is None
     assert overview["portfolio"] is None
-    assert overview["pnl"] is None
+    # Realized P&L needs no broker; unrealized needs its prices.
+    assert overview["pnl"]["priced"] is False
+    assert overview["pnl"]["total"]["unrealized_pl"] is None
+    assert overview["pnl"]["total"]["realized_pl"] == "0.00"  # nothing closed yet
     assert positions["portfolio"] is None
     # The database is all there.
     assert overview["trades"]["total"] == len(trades["trades"]) > 0

@@ -99,3 +99,30 @@ def test_a_browser_opens_the_overview_and_pages_through_the_trades(
         shot = (tmp_path / name).read_bytes()
         assert shot.startswith(PNG)
         assert len(shot) > 20_000
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_browser_follows_a_members_name_to_their_page(
+    chromium_path: str, traded: Database, serve_dashboard: Any, tmp_path: Path
+) -> None:
+    with serve_dashboard() as served, sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=chromium_path,
+            args=CHROMIUM_FLAGS,
+            headless=True,
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{served.url}/trades")
+            page.locator("#trades-table").get_by_role("link", name="Nancy Pelosi").first.click()
+            page.wait_for_url("**/members/**")
+            url = page.url
+            heading = page.locator("h1").inner_text()
+            lots = page.locator("#lots-table tbody tr").count()
+        finally:
+            browser.close()
+
+    assert url.endswith("/members/Nancy%20Pelosi")
+    assert heading == "Nancy Pelosi"
+    assert lots > 0

@@ -165,7 +165,7 @@ def test_figures_the_dashboard_computes_stay_strings() -> None:
 
 
 def test_a_stored_record_reads_on_the_filings_page_with_its_numbers_exact() -> None:
-    from trading_automation.web.app import _environment
+    from trading_automation.web.dashboard import _environment
 
     raw = {"Amount": Decimal("123456789.123456789"), "Comments": "<b>&</b>"}
     html = (

@@ -120,7 +120,7 @@ def test_pnl_per_member_and_party_values_each_fill_at_its_symbols_current_price(
     assert set(members) == set(expected)
     for name, sums in expected.items():
         group = members[name]
-        assert group["trades"] == sums["trades"]
+        assert group["lots"] == group["open_lots"] == sums["trades"]
         assert D(group["cost"]) == cents(sums["cost"])
         assert D(group["current_value"]) == cents(sums["value"])
         assert D(group["unrealized_pl"]) == cents(sums["value"] - sums["cost"])
@@ -131,7 +131,7 @@ def test_pnl_per_member_and_party_values_each_fill_at_its_symbols_current_price(
         assert D(by_party[party]["unrealized_pl"]) == cents(sums["value"] - sums["cost"])
     everything = sum(s["value"] - s["cost"] for s in expected.values())
     assert D(pnl["total"]["unrealized_pl"]) == cents(everything)
-    assert pnl["unpriced_trades"] == 0
+    assert pnl["unpriced_lots"] == 0
     assert "Nancy Pelosi" in page
     assert "REPUBLICAN" in page
 

@@ -17,8 +17,9 @@ from trading_automation.db import CongressTradeFeed, Database, FeedTransaction, 
 from trading_automation.db.database import UnitOfWork
 from trading_automation.domain.enums import TradeStatus
 from trading_automation.domain.money import cents
-from trading_automation.web import read_models, views
-from trading_automation.web.read_models import FillGroup
+from trading_automation.web import read_models
+from trading_automation.web.ledger_pnl import ledger_pnl
+from trading_automation.web.read_models import LotGroup
 
 NOON = datetime(2024, 6, 20, 16, 0, tzinfo=UTC)
 
@@ -147,11 +148,10 @@ def test_filled_value_rounds_half_up_like_the_pnl_cost(database: Database) -> No
 
     with database.transaction(readonly=True) as uow:
         totals = read_models.trade_totals(uow)
-        groups = read_models.fill_groups(uow)
-    pnl = views.filing_pnl(groups, {"AAPL": Decimal("0.5")})
+        groups = read_models.lot_groups(uow)
+    pnl = ledger_pnl(groups, {"AAPL": Decimal("0.5")})
 
     assert totals.filled_value == Decimal("0.13")
-    assert pnl is not None
     assert pnl.total is not None
     assert pnl.total.cost == totals.filled_value
 
@@ -166,19 +166,22 @@ def test_sums_past_64_bits_stay_exact(database: Database) -> None:
 
     with database.transaction(readonly=True) as uow:
         totals = read_models.trade_totals(uow)
-        groups = read_models.fill_groups(uow)
+        groups = read_models.lot_groups(uow)
 
     with localcontext(Context(prec=100)):
         exact = Decimal(qty) * Decimal(price) * 12
     assert exact == Decimal("11851851853481481456.148148146518518532")
     assert groups == [
-        FillGroup(
+        LotGroup(
             member="Jane Doe",
             party=Party.DEMOCRAT,
             symbol="BRK.A",
-            trades=12,
+            lots=12,
             filled_qty=Decimal(qty) * 12,
             cost=exact,
+            open_lots=12,
+            open_qty=Decimal(qty) * 12,
+            open_cost=exact,
         )
     ]
     assert totals.filled_qty == Decimal(qty) * 12
@@ -188,7 +191,7 @@ def test_sums_past_64_bits_stay_exact(database: Database) -> None:
 def test_an_empty_table_sums_to_zero(database: Database) -> None:
     with database.transaction(readonly=True) as uow:
         totals = read_models.trade_totals(uow)
-        groups = read_models.fill_groups(uow)
+        groups = read_models.lot_groups(uow)
 
     assert totals.filled_value == totals.notional_submitted == totals.filled_qty == 0
     assert sum(totals.by_status.values()) == 0
@@ -208,9 +211,9 @@ def test_fills_are_summed_per_member_party_and_symbol(database: Database) -> Non
         _trade(uow, "NVDA", member="John Roe", party=Party.REPUBLICAN)  # nothing filled
 
     with database.transaction(readonly=True) as uow:
-        groups = read_models.fill_groups(uow)
+        groups = read_models.lot_groups(uow)
 
-    found = {(g.member, g.party, g.symbol): (g.trades, g.filled_qty, g.cost) for g in groups}
+    found = {(g.member, g.party, g.symbol): (g.lots, g.filled_qty, g.cost) for g in groups}
     assert found == {
         ("Jane Doe", Party.DEMOCRAT, "AAPL"): (2, Decimal("2.5"), Decimal("251.5")),
         ("Jane Doe", Party.DEMOCRAT, "MSFT"): (1, Decimal(1), Decimal(400)),
@@ -232,7 +235,7 @@ def test_the_overview_reads_groups_and_counts_not_trades(
         body = served.json("/api/overview")
 
     assert body["trades"]["total"] == 120
-    assert body["pnl"]["unpriced_trades"] == 120  # the sandbox holds no AAPL position
+    assert body["pnl"]["unpriced_lots"] == 120  # the sandbox holds no AAPL position
     assert counts
     assert max(counts) <= 30  # the 30 days of the chart; never a row per trade
 

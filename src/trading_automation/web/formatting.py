@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote
 
-from trading_automation.domain.enums import Party
+from trading_automation.domain.enums import CloseCause, Party
 from trading_automation.domain.money import (
     EXACT,
     format_quantity,
@@ -111,6 +112,30 @@ def party(value: Party | None) -> str:
     return _PARTY_SHORT.get(value, value.value.capitalize())
 
 
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """`1 lot`, `2 lots`, `0 lots`."""
+    return f"{count} {singular if count == 1 else many or singular + 's'}"
+
+
+def member_url(name: str) -> str:
+    """The path of a member's page, the name percent-encoded (spaces, accents, slashes)."""
+    return "/members/" + quote(name, safe="")
+
+
+_EXIT_CAUSES = {
+    CloseCause.MIRRORED_SALE: "mirrored sale: the member sold",
+    CloseCause.HOLDING_LIMIT: "holding limit reached",
+    CloseCause.STOP_LOSS: "stop loss",
+    CloseCause.TAKE_PROFIT: "take profit",
+    CloseCause.OUTSIDE: "sold outside the system",
+}
+
+
+def exit_cause(value: CloseCause | None) -> str:
+    """Why a lot was closed, in words."""
+    return MISSING if value is None else _EXIT_CAUSES.get(value, value.value.lower())
+
+
 FILTERS = {
     "usd": usd,
     "price": price,
@@ -122,4 +147,7 @@ FILTERS = {
     "et_minute": et_minute,
     "party": party,
     "tone": tone,
+    "member_url": member_url,
+    "plural": plural,
+    "exit_cause": exit_cause,
 }

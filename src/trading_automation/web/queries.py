@@ -1,8 +1,8 @@
-"""The dashboard's read side: what each page needs from the database, in few queries.
+"""The dashboard's read side for filings, job runs and checkpoints.
 
-Everything here runs inside the caller's read-only unit of work. The repositories do the keyset
-pages and counts; the plain selects here add what only the dashboard needs (the filing behind each
-trade of a page, in one query). The overview's aggregates are in `read_models`.
+Everything here runs inside the caller's read-only unit of work; the repositories do the keyset
+pages. Trades are read by `trade_listing`, lots by `lot_queries`, a member's page by
+`member_queries`, and the overview's aggregates by `read_models`.
 """
 
 from __future__ import annotations
@@ -16,47 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import CongressTradeFeed, JobRun, JobRunAttempt, Trade
-from trading_automation.domain.enums import FeedTransaction, JobStatus, Party, TradeStatus
+from trading_automation.db.models import JobRun, JobRunAttempt, Trade
+from trading_automation.domain.enums import FeedTransaction, JobStatus, Party
 from trading_automation.web.formatting import duration
 from trading_automation.web.jsonout import DOCUMENT
-
-
-@dataclass(frozen=True)
-class TradeRecord:
-    """A trade with the filing behind it, and its P&L once a current price is known."""
-
-    id: uuid.UUID
-    created_at: datetime
-    symbol: str
-    status: TradeStatus
-    status_reason: str | None
-    notional_submitted: Decimal | None
-    qty_submitted: Decimal | None
-    filled_qty: Decimal | None
-    filled_avg_price: Decimal | None
-    filled_at: datetime | None
-    client_order_id: str
-    alpaca_order_id: str | None
-    member: str | None
-    party: Party | None
-    filed: date | None
-    current_price: Decimal | None = None
-    cost: Decimal | None = None
-    current_value: Decimal | None = None
-    unrealized_pl: Decimal | None = None
-    unrealized_pl_pct: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class TradeListing:
-    """One keyset page of trades and how many match the filters."""
-
-    trades: list[TradeRecord]
-    next_cursor: str | None
-    prev_cursor: str | None
-    matching: int
-    matching_exact: bool
 
 
 @dataclass(frozen=True)
@@ -131,69 +94,6 @@ class CheckpointRecord:
     trading_date_et: date
     last_filed_ts_processed_et: datetime | None
     updated_at: datetime
-
-
-def trade_listing(
-    uow: UnitOfWork,
-    *,
-    symbol: str | None,
-    status: TradeStatus | None,
-    created_from: datetime | None,
-    created_to: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> TradeListing:
-    """A page of trades, newest first, each with its filing (two queries, plus the count)."""
-    page = uow.trades.page(
-        symbol=symbol,
-        status=status,
-        created_from=created_from,
-        created_to=created_to,
-        limit=limit,
-        cursor=cursor,
-    )
-    feed_ids = {t.congress_trade_feed_id for t in page.items if t.congress_trade_feed_id}
-    filings: dict[uuid.UUID, tuple[str | None, Party | None, date | None]] = {}
-    if feed_ids:
-        for feed_id, member, party, filed in uow.session.execute(
-            select(
-                CongressTradeFeed.id,
-                CongressTradeFeed.member_name,
-                CongressTradeFeed.party,
-                CongressTradeFeed.filing_date,
-            ).where(CongressTradeFeed.id.in_(sorted(feed_ids)))
-        ):
-            filings[feed_id] = (member, party, filed)
-    count = uow.trades.count(
-        symbol=symbol, status=status, created_from=created_from, created_to=created_to
-    )
-    records = []
-    for trade in page.items:
-        member, party, filed = (
-            filings.get(trade.congress_trade_feed_id, (None, None, None))
-            if trade.congress_trade_feed_id
-            else (None, None, None)
-        )
-        records.append(
-            TradeRecord(
-                id=trade.id,
-                created_at=trade.created_at,
-                symbol=trade.symbol,
-                status=trade.status,
-                status_reason=trade.status_reason,
-                notional_submitted=trade.notional_submitted,
-                qty_submitted=trade.qty_submitted,
-                filled_qty=trade.filled_qty,
-                filled_avg_price=trade.filled_avg_price,
-                filled_at=trade.filled_at,
-                client_order_id=trade.client_order_id,
-                alpaca_order_id=trade.alpaca_order_id,
-                member=member,
-                party=party,
-                filed=filed,
-            )
-        )
-    return TradeListing(records, page.next_cursor, page.prev_cursor, count.value, count.exact)
 
 
 def latest_run(uow: UnitOfWork) -> JobRunRecord | None:

@@ -1,28 +1,33 @@
 """The dashboard's aggregates over every trade, computed by the database in a few queries.
 
 Nothing here loads trades one by one: counts, sums and per-day counts are SQL aggregates, and the
-P&L's inputs come back as one row per (member, party, symbol). Money is summed exactly on both
-backends and rounded half-up to the cent (`domain.money.cents`) only in the figures shown.
+P&L's inputs come back as one row per (member, party, symbol): the lots' filled and open
+quantities and costs, and what their closes realized. Money is summed exactly on both backends
+(`exact_sums`) and rounded half-up to the cent (`domain.money.cents`) only in the figures shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Numeric, String, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, case, func, select
 
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import PRICE, QUANTITY, CongressTradeFeed, Trade
-from trading_automation.domain.enums import Party, TradeStatus
-from trading_automation.domain.money import cents, exact_sum
+from trading_automation.db.models import CongressTradeFeed, LotClose, Trade
+from trading_automation.domain.enums import OrderSide, Party, TradeStatus
+from trading_automation.domain.money import EXACT, cents, exact_sum
 from trading_automation.domain.timestamps import NEW_YORK, utcnow
 from trading_automation.errors import InvalidValueError
+from trading_automation.web.exact_sums import ExactSums
 
 PER_DAY_WINDOW = 30
+
+# A lot: a BUY with shares filled at a known price (the trades whose P&L the dashboard shows).
+LOT = (Trade.side == OrderSide.BUY, Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -33,18 +38,43 @@ class TradeTotals:
     notional_submitted: Decimal
     filled_value: Decimal
     filled_qty: Decimal
+    sells: int = 0
 
 
 @dataclass(frozen=True)
-class FillGroup:
-    """The filled trades of one member, party and symbol: how many, their shares, exact cost."""
+class LotGroup:
+    """The lots of one member, party and symbol, and their closes, as exact sums.
+
+    Open quantity is what the closes have not taken (`filled_qty - closed_qty`). Closes with a
+    price are realized P&L (`proceeds - closed_cost`); closes outside the system have no price
+    and are only counted.
+    """
 
     member: str | None
     party: Party | None
     symbol: str
-    trades: int
+    lots: int
     filled_qty: Decimal
     cost: Decimal
+    open_lots: int = 0
+    open_qty: Decimal = _ZERO
+    open_cost: Decimal = _ZERO
+    closes: int = 0
+    closed_qty: Decimal = _ZERO
+    closed_cost: Decimal = _ZERO
+    proceeds: Decimal = _ZERO
+    outside_closes: int = 0
+    outside_qty: Decimal = _ZERO
+
+    @property
+    def key(self) -> tuple[str | None, Party | None, str]:
+        """(member, party, symbol)."""
+        return self.member, self.party, self.symbol
+
+    @property
+    def realized_pl(self) -> Decimal:
+        """What the priced closes made over the lots' fill prices, exact."""
+        return EXACT.subtract(self.proceeds, self.closed_cost)
 
 
 @dataclass(frozen=True)
@@ -57,12 +87,12 @@ class Activity:
 
 
 def trade_totals(uow: UnitOfWork) -> TradeTotals:
-    """Counts by status, dollars submitted as notional orders, and what was filled (three queries).
-
-    Filled means shares filled at a known price: the trades whose P&L the overview shows.
-    """
-    sums = _FillSums(uow)
-    row = uow.session.execute(select(*sums.columns()).where(*_FILLED)).one()
+    """Counts by status and of sells, dollars submitted as notional orders, and the lots' filled
+    shares and cost (four queries)."""
+    sums = ExactSums(uow)
+    row = uow.session.execute(
+        select(*sums.columns(Trade.filled_qty, Trade.filled_avg_price)).where(*LOT)
+    ).one()
     qty, cost = sums.read(row)
     return _totals(uow, qty, cost)
 
@@ -73,6 +103,11 @@ def _totals(uow: UnitOfWork, filled_qty: Decimal, filled_cost: Decimal) -> Trade
         select(Trade.status, func.count()).group_by(Trade.status)
     ):
         by_status[TradeStatus(status)] = int(count)
+    # A trade is a sell exactly when it names its lot (ck_trade_sell_exits_a_lot): counted on the
+    # lot's index instead of reading every trade's side.
+    sells = uow.session.scalar(
+        select(func.count()).select_from(Trade).where(Trade.lot_trade_id.is_not(None))
+    )
     notional = uow.session.scalar(
         select(func.sum(Trade.notional_submitted)).where(Trade.alpaca_order_id.is_not(None))
     )
@@ -81,6 +116,7 @@ def _totals(uow: UnitOfWork, filled_qty: Decimal, filled_cost: Decimal) -> Trade
         notional_submitted=cents(notional if notional is not None else Decimal(0)),
         filled_value=cents(filled_cost),
         filled_qty=filled_qty,
+        sells=int(sells or 0),
     )
 
 
@@ -115,53 +151,117 @@ def per_day_counts(
     return {first + timedelta(days=n): counts[n] for n in range(days)}
 
 
-def fill_groups(uow: UnitOfWork) -> list[FillGroup]:
-    """Trades with shares filled, summed per member, party and symbol of their filing (one query).
+def lot_groups(uow: UnitOfWork) -> list[LotGroup]:
+    """Every lot summed per member, party and symbol of its filing, with its closes (two queries).
 
-    A trade whose filing is not stored has no member and no party.
+    A lot whose filing is not stored has no member and no party.
     """
-    sums = _FillSums(uow)
+    sums = ExactSums(uow)
+    groups = {group.key: group for group in _lot_sums(uow, sums)}
+    for key, closes in _close_sums(uow, sums).items():
+        if key in groups:  # a close belongs to a lot: it always is, the lot is counted above
+            groups[key] = replace(groups[key], **closes)
+    return list(groups.values())
+
+
+def _lot_sums(uow: UnitOfWork, sums: ExactSums) -> list[LotGroup]:
     member, party = CongressTradeFeed.member_name, CongressTradeFeed.party
+    open_qty = Trade.filled_qty - Trade.closed_qty
     rows = uow.session.execute(
-        select(member, party, Trade.symbol, func.count(), *sums.columns())
+        select(
+            member,
+            party,
+            Trade.symbol,
+            func.count(),
+            func.count(case((open_qty > 0, 1))),
+            *sums.columns(Trade.filled_qty, Trade.filled_avg_price),
+            *sums.columns(open_qty, Trade.filled_avg_price),
+        )
         .select_from(Trade)
         .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
-        .where(*_FILLED)
+        .where(*LOT)
         .group_by(member, party, Trade.symbol)
     )
     groups = []
     for row in rows:
-        qty, cost = sums.read(row[4:])
+        filled_qty, cost = sums.read(row[5 : 5 + sums.width])
+        open_qty_sum, open_cost = sums.read(row[5 + sums.width :])
         groups.append(
-            FillGroup(
+            LotGroup(
                 member=row[0],
                 party=Party(row[1]) if row[1] is not None else None,
                 symbol=row[2],
-                trades=int(row[3]),
-                filled_qty=qty,
+                lots=int(row[3]),
+                filled_qty=filled_qty,
                 cost=cost,
+                open_lots=int(row[4]),
+                open_qty=open_qty_sum,
+                open_cost=open_cost,
             )
         )
     return groups
 
 
+def _close_sums(
+    uow: UnitOfWork, sums: ExactSums
+) -> dict[tuple[str | None, Party | None, str], dict[str, Any]]:
+    """Per (member, party, symbol): the priced closes' quantity, proceeds and cost at the lots'
+    fill prices, and the closes without a price (sold outside the system)."""
+    member, party = CongressTradeFeed.member_name, CongressTradeFeed.party
+    priced = LotClose.price.is_not(None)
+    outside_qty: ColumnElement[Any] = case((~priced, LotClose.quantity))
+    rows = uow.session.execute(
+        select(
+            member,
+            party,
+            Trade.symbol,
+            func.count(case((priced, 1))),
+            func.count(case((~priced, 1))),
+            *sums.columns(LotClose.quantity, LotClose.price),
+            *sums.columns(case((priced, LotClose.quantity)), Trade.filled_avg_price),
+            *sums.columns(outside_qty, Trade.filled_avg_price),
+        )
+        .select_from(LotClose)
+        .join(Trade, LotClose.lot_trade_id == Trade.id)
+        .outerjoin(CongressTradeFeed, Trade.congress_trade_feed_id == CongressTradeFeed.id)
+        .where(*LOT)
+        .group_by(member, party, Trade.symbol)
+    )
+    found = {}
+    width = sums.width
+    for row in rows:
+        closed_qty, proceeds = sums.read(row[5 : 5 + width])
+        _same_qty, closed_cost = sums.read(row[5 + width : 5 + 2 * width])
+        outside, _outside_cost = sums.read(row[5 + 2 * width :])
+        key = (row[0], Party(row[1]) if row[1] is not None else None, row[2])
+        found[key] = {
+            "closes": int(row[3]),
+            "outside_closes": int(row[4]),
+            "closed_qty": closed_qty,
+            "proceeds": proceeds,
+            "closed_cost": closed_cost,
+            "outside_qty": outside,
+        }
+    return found
+
+
 @dataclass(frozen=True)
 class Aggregates:
-    """What the overview reads over every trade: the activity and the P&L's fill groups."""
+    """What the overview reads over every trade: the activity and the P&L's lot groups."""
 
     activity: Activity
-    fill_groups: list[FillGroup]
+    lot_groups: list[LotGroup]
 
 
 def aggregates(uow: UnitOfWork, *, days: int = PER_DAY_WINDOW) -> Aggregates:
-    """The overview's aggregates; the filled totals are the sums of the fill groups."""
-    groups = fill_groups(uow)
+    """The overview's aggregates; the filled totals are the sums of the lot groups."""
+    groups = lot_groups(uow)
     totals = _totals(
         uow,
         exact_sum(group.filled_qty for group in groups),
         exact_sum(group.cost for group in groups),
     )
-    return Aggregates(activity=_activity(uow, totals, days), fill_groups=groups)
+    return Aggregates(activity=_activity(uow, totals, days), lot_groups=groups)
 
 
 def _activity(uow: UnitOfWork, totals: TradeTotals, days: int) -> Activity:
@@ -170,77 +270,3 @@ def _activity(uow: UnitOfWork, totals: TradeTotals, days: int) -> Activity:
     newest_day = newest.astimezone(NEW_YORK).date() if newest is not None else None
     per_day = per_day_counts(uow, days=days, today=newest_day) if newest_day else {}
     return Activity(totals=totals, per_day=per_day, newest_day=newest_day)
-
-
-_FILLED = (Trade.filled_qty > 0, Trade.filled_avg_price.is_not(None))
-
-
-class _FillSums:
-    """Exact SUM(filled_qty) and SUM(filled_qty x filled_avg_price) on the unit of work's backend.
-
-    PostgreSQL's NUMERIC arithmetic is exact as it is. SQLite stores a decimal as a 64-bit
-    integer scaled by 10**scale (`db.types.ExactDecimal`), so qty x price is scaled by 10**18 and
-    overflows 64 bits for ordinary trades (10 shares at $100 is 10**21), and a sum of many
-    quantities can too; SQLite's SUM would then fail, and TOTAL would round through a float.
-    There, an aggregate function registered on the connection adds the stored integers as Python
-    integers, which have no size limit, and returns both exact sums as text.
-    """
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        connection = uow.session.connection()
-        self.sqlite = connection.dialect.name == "sqlite"
-        if self.sqlite:
-            driver: Any = connection.connection.driver_connection
-            driver.create_aggregate(_SQLITE_FILL_SUMS, 2, _ExactFillSums)
-
-    def columns(self) -> list[ColumnElement[Any]]:
-        """The sums, as the columns to select (rows with no fill must be filtered out)."""
-        qty, price = Trade.filled_qty, Trade.filled_avg_price
-        if self.sqlite:
-            both = getattr(func, _SQLITE_FILL_SUMS)
-            return [both(type_coerce(qty, Integer), type_coerce(price, Integer), type_=String)]
-        return [
-            func.sum(type_coerce(qty, Numeric()), type_=Numeric(asdecimal=True)),
-            func.sum(
-                type_coerce(qty, Numeric()) * type_coerce(price, Numeric()),
-                type_=Numeric(asdecimal=True),
-            ),
-        ]
-
-    def read(self, values: Sequence[Any]) -> tuple[Decimal, Decimal]:
-        """(sum of qty, sum of qty x price) from the selected `columns()` (zeros over no rows)."""
-        if self.sqlite:
-            if values[0] is None:
-                return Decimal(0), Decimal(0)
-            qty, cost = str(values[0]).split()
-            # From text: exact whatever the digits (Decimal.scaleb would round to 28 of them).
-            return (
-                Decimal(f"{qty}E-{QUANTITY.scale}"),
-                Decimal(f"{cost}E-{QUANTITY.scale + PRICE.scale}"),
-            )
-        qty, cost = values
-        return (
-            Decimal(qty) if qty is not None else Decimal(0),
-            Decimal(cost) if cost is not None else Decimal(0),
-        )
-
-
-_SQLITE_FILL_SUMS = "ta_exact_fill_sums"
-
-
-class _ExactFillSums:
-    """SQLite aggregate: the sums of qty and of qty x price as Python ints, as `"qty cost"`."""
-
-    def __init__(self) -> None:
-        self.qty = 0
-        self.cost = 0
-        self.rows = 0
-
-    def step(self, qty: int | None, price: int | None) -> None:
-        if qty is not None and price is not None:
-            self.qty += qty
-            self.cost += qty * price
-            self.rows += 1
-
-    def finalize(self) -> str | None:
-        return f"{self.qty} {self.cost}" if self.rows else None

@@ -8,17 +8,17 @@ from exact sums; a figure the broker could not provide is None ("unavailable"), 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from trading_automation.clients import Account, Position
-from trading_automation.domain.enums import Party
-from trading_automation.domain.money import cents, exact_product, exact_sum
+from trading_automation.domain.money import exact_sum
 from trading_automation.web.broker import BrokerSnapshot
-from trading_automation.web.pnl import Pnl, fill_pnl, percent, total
-from trading_automation.web.queries import JobRunRecord, TradeRecord
-from trading_automation.web.read_models import Activity, FillGroup
+from trading_automation.web.ledger_pnl import LedgerPnl
+from trading_automation.web.pnl import percent
+from trading_automation.web.queries import JobRunRecord
+from trading_automation.web.read_models import Activity
 
 
 @dataclass(frozen=True)
@@ -69,29 +69,6 @@ class Portfolio:
 
 
 @dataclass(frozen=True)
-class PnlGroup:
-    """Unrealized P&L of the filled trades of one member, one party, or all of them."""
-
-    name: str
-    party: Party | None
-    trades: int
-    cost: Decimal
-    current_value: Decimal
-    unrealized_pl: Decimal
-    unrealized_pl_pct: Decimal | None
-
-
-@dataclass(frozen=True)
-class FilingPnl:
-    """P&L per member and per party, from each filled trade and its symbol's current price."""
-
-    by_member: list[PnlGroup]
-    by_party: list[PnlGroup]
-    total: PnlGroup | None
-    unpriced_trades: int
-
-
-@dataclass(frozen=True)
 class DayCount:
     """Trades created on one New York day."""
 
@@ -104,6 +81,7 @@ class TradeSummary:
     """Totals over every trade."""
 
     total: int
+    sells: int
     by_status: dict[str, int]
     notional_submitted: Decimal
     filled_value: Decimal
@@ -119,7 +97,7 @@ class Overview:
     trades: TradeSummary
     per_day: list[DayCount]
     newest_day: date | None
-    pnl: FilingPnl | None
+    pnl: LedgerPnl
     latest_run: JobRunRecord | None
 
 
@@ -184,102 +162,15 @@ def portfolio(positions: Iterable[Position] | None) -> Portfolio | None:
     )
 
 
-def priced_trade(record: TradeRecord, prices: dict[str, Decimal] | None) -> TradeRecord:
-    """A trade with its current value and unrealized P&L, when it has fills and a price."""
-    if prices is None:
-        return record
-    price = prices.get(record.symbol)
-    result = fill_pnl(record.filled_qty, record.filled_avg_price, price)
-    if result is None:
-        return record
-    return replace(
-        record,
-        current_price=price,
-        cost=cents(result.cost),
-        current_value=cents(result.value),
-        unrealized_pl=cents(result.pnl),
-        unrealized_pl_pct=result.pnl_pct,
-    )
-
-
-def filing_pnl(groups: Iterable[FillGroup], prices: dict[str, Decimal] | None) -> FilingPnl | None:
-    """P&L per member and per party; None when the broker's prices are unavailable.
-
-    Each group's shares are valued at its symbol's current price: the sum of qty x price over a
-    group's trades is its summed qty x the price, exactly. A member filed under more than one
-    party is listed under the party of most of their trades.
-    """
-    if prices is None:
-        return None
-    by_member: dict[str, _Tally] = {}
-    by_party: dict[Party, _Tally] = {}
-    unpriced = 0
-    for group in groups:
-        price = prices.get(group.symbol)
-        if price is None:
-            unpriced += group.trades
-            continue
-        value = exact_product(group.filled_qty, price)
-        member = by_member.setdefault(group.member or "(filing not stored)", _Tally())
-        member.add(group.cost, value, group.trades)
-        member.parties[group.party] = member.parties.get(group.party, 0) + group.trades
-        by_party.setdefault(group.party or Party.UNKNOWN, _Tally()).add(
-            group.cost, value, group.trades
-        )
-    member_pnl = {name: tally.pnl() for name, tally in by_member.items()}
-    members = [_group(name, by_member[name].main_party(), pnl) for name, pnl in member_pnl.items()]
-    parties = [_group(party.value, party, tally.pnl()) for party, tally in by_party.items()]
-    overall = total(member_pnl.values())
-    return FilingPnl(
-        by_member=sorted(members, key=lambda g: (-g.unrealized_pl, g.name)),
-        by_party=sorted(parties, key=lambda g: (-g.unrealized_pl, g.name)),
-        total=_group("all filings", None, overall) if overall else None,
-        unpriced_trades=unpriced,
-    )
-
-
-class _Tally:
-    """Costs and values to sum exactly once, and the trades behind them by party."""
-
-    def __init__(self) -> None:
-        self.costs: list[Decimal] = []
-        self.values: list[Decimal] = []
-        self.trades = 0
-        self.parties: dict[Party | None, int] = {}
-
-    def add(self, cost: Decimal, value: Decimal, trades: int) -> None:
-        self.costs.append(cost)
-        self.values.append(value)
-        self.trades += trades
-
-    def pnl(self) -> Pnl:
-        return Pnl(cost=exact_sum(self.costs), value=exact_sum(self.values), trades=self.trades)
-
-    def main_party(self) -> Party | None:
-        counts = self.parties
-        return min(counts, key=lambda party: (-counts[party], party is None, party or ""))
-
-
 def trade_summary(activity: Activity) -> TradeSummary:
     """Totals of the overview's trade card."""
     by_status = {status.value: count for status, count in activity.totals.by_status.items()}
     return TradeSummary(
         total=sum(by_status.values()),
+        sells=activity.totals.sells,
         by_status=by_status,
         notional_submitted=activity.totals.notional_submitted,
         filled_value=activity.totals.filled_value,
-    )
-
-
-def _group(name: str, party: Party | None, pnl: Pnl) -> PnlGroup:
-    return PnlGroup(
-        name=name,
-        party=party,
-        trades=pnl.trades,
-        cost=cents(pnl.cost),
-        current_value=cents(pnl.value),
-        unrealized_pl=cents(pnl.pnl),
-        unrealized_pl_pct=pnl.pnl_pct,
     )
 
 
