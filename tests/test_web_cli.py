@@ -113,12 +113,11 @@ def test_web_demo_serves_the_demo_database_with_its_sandbox_until_interrupted(
     # Day one: 11 buys filled, BRK.A skipped; day two: two sells and a new member's MSFT buy.
     assert len(filled) == 14
     assert trades["matching"] == 15
-    # Every filled buy of a symbol still held is priced by a live position.
-    assert all(
-        t["unrealized_pl"] is not None
-        for t in filled
-        if t["symbol"] in held and t.get("side", "BUY") == "BUY"
-    )
+    # Every lot still open is priced by a live position; the two closed lots are not.
+    lots = [t for t in filled if t["side"] == "BUY"]
+    assert len(lots) == 12
+    assert all(t["unrealized_pl"] is not None for t in lots if Decimal(t["open_qty"]) > 0)
+    assert sum(Decimal(t["open_qty"]) == 0 for t in lots) == 2
     assert overview.status_code == 200
     assert "Broker data unavailable" not in overview.text
 
