@@ -187,7 +187,8 @@ def _trades(row: Row) -> Iterator[dict[str, Any]]:
         "created_at": row.created,
         "updated_at": row.created,
         "filled_at": row.created,
-        "closed_qty": row.closed_qty,
+        # The database's triggers add each close to its lot as the closes are loaded.
+        "closed_qty": Decimal(0),
         "lot_trade_id": None,
         "exit_cause": None,
     }

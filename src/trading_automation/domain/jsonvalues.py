@@ -241,9 +241,35 @@ def unstorable_reason(value: Any) -> str | None:
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "a string holds a NUL character"
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if _SURROGATE.search(text):
         return "a string holds a lone surrogate"
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What the canonical text of a value JSONB cannot hold as it is may show: an escaped NUL, a lone
+# surrogate, NaN or Infinity, an exponent, negative zero. A sign of one (possibly inside a string)
+# only sends the value to the exact check; none means there is nothing to find.
+_EXPONENT = re.compile("[0-9][eE]")
+_NEGATIVE_ZERO = re.compile("-0(?:\\.0+)?(?![0-9.eE])")
+# Longer canonical texts may hold a number beyond NUMERIC's digits: checked exactly.
+_LONG_TEXT = 100_000
+
+
+def _surely_storable(canonical: str) -> bool:
+    """True when the canonical text shows none of what `unstorable_reason` looks for (cheap
+    tests first: this runs for every record stored)."""
+    if len(canonical) > _LONG_TEXT:
+        return False
+    if canonical.count("[") + canonical.count("{") > MAX_STORED_DEPTH:
+        return False
+    if "\\u0000" in canonical or "NaN" in canonical or "Infinity" in canonical:
+        return False
+    if not canonical.isascii() and _SURROGATE.search(canonical):
+        return False
+    if _EXPONENT.search(canonical):
+        return False
+    return "-0" not in canonical or _NEGATIVE_ZERO.search(canonical) is None
 
 
 def _number_problem(number: float | Decimal) -> str | None:
@@ -270,6 +296,8 @@ _UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 def without_unstorable(text: str) -> str:
     """`text` with each NUL and lone surrogate replaced by U+FFFD (for the system's own texts)."""
+    if text.isascii() and "\x00" not in text:
+        return text
     return _UNSTORABLE_CHARS.sub("\ufffd", text) if _UNSTORABLE_CHARS.search(text) else text
 
 
@@ -307,8 +335,10 @@ def storage_text(value: Any, canonical: str | None = None) -> str:
     # A bare number is enveloped too: SQLite's NUMERIC column affinity would turn its JSON text
     # into a binary number.
     bare_number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-    if not bare_number and unstorable_reason(value) is None and not is_envelope(value):
-        return canonical if canonical is not None else canonical_json(value)
+    if not bare_number and not is_envelope(value):
+        text = canonical if canonical is not None else canonical_json(value)
+        if _surely_storable(text) or unstorable_reason(value) is None:
+            return text
     return canonical_json({ENVELOPE_KEY: canonical_json(value, ascii_only=True)})
 
 
