@@ -196,22 +196,17 @@ class OrderPlacer:
                     return
                 summary.orders.fallback += 1
         except InsufficientBuyingPowerError as error:
-            reason = error.api_message or str(error)
-            self._mark(trade, TradeStatus.FAILED, f"insufficient buying power: {reason}")
+            self._refuse(trade, "insufficient buying power", error)
             summary.orders.failed += 1
             return
         except ValidationRefusedError as error:
-            reason = error.api_message or str(error)
-            self._mark(trade, TradeStatus.FAILED, f"Alpaca refused the order: {reason}")
+            self._refuse(trade, "Alpaca refused the order", error)
             summary.orders.failed += 1
             return
         except AuthenticationError:
             raise
         except ApiError as error:
-            # Outcome unknown or broker unreachable: the trade stays NEW so that a rerun or
-            # `reconcile` looks it up by client order id; nothing more is sent this run.
-            summary.orders.not_sent += 1
-            raise BrokerUnavailableError(str(error)) from error
+            raise self._unavailable(error, summary) from error
         self.record_order(trade, order, summary)
         if order.placed_before:
             summary.orders.found_at_broker += 1
@@ -239,25 +234,22 @@ class OrderPlacer:
                 side="sell",
             )
         except InsufficientQuantityError as error:
-            reason = error.api_message or str(error)
-            self._mark(
+            self._refuse(
                 trade,
-                TradeStatus.FAILED,
-                f"the broker holds less than this exit sells ({reason}); the next run records "
-                "what was sold outside the system",
+                "the broker holds less than this exit sells (the next run records what was "
+                "sold outside the system)",
+                error,
             )
             exits.failed += 1
             return
         except ValidationRefusedError as error:
-            reason = error.api_message or str(error)
-            self._mark(trade, TradeStatus.FAILED, f"Alpaca refused the sell: {reason}")
+            self._refuse(trade, "Alpaca refused the sell", error)
             exits.failed += 1
             return
         except AuthenticationError:
             raise
         except ApiError as error:
-            summary.orders.not_sent += 1
-            raise BrokerUnavailableError(str(error)) from error
+            raise self._unavailable(error, summary) from error
         self.record_order(trade, order, summary)
         if order.placed_before:
             exits.found_at_broker += 1
@@ -272,6 +264,17 @@ class OrderPlacer:
             qty=str(trade.qty_submitted),
             cause=trade.exit_cause.value if trade.exit_cause else None,
         )
+
+    def _refuse(self, trade: Trade, what: str, error: ApiError) -> None:
+        """The broker refused the order: the trade is FAILED, saying why in its words."""
+        self._mark(trade, TradeStatus.FAILED, f"{what}: {error.api_message or error}")
+
+    @staticmethod
+    def _unavailable(error: ApiError, summary: RunSummary) -> BrokerUnavailableError:
+        """Outcome unknown or broker unreachable: the trade stays NEW, so a rerun or `reconcile`
+        looks it up by client order id; nothing more is sent this run."""
+        summary.orders.not_sent += 1
+        return BrokerUnavailableError(str(error))
 
     def record_order(self, trade: Trade, order: AlpacaOrder, summary: RunSummary) -> None:
         """Store the broker's answer to an order: the trade's first acknowledgement.
