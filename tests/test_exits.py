@@ -286,3 +286,29 @@ def test_reconcile_brings_a_sell_left_open_up_to_date_and_closes_its_lot(
     assert sell.status is TradeStatus.FILLED
     assert _lot_of(database, "AAPL", "Nancy Pelosi").open_qty == 0
     assert _broker_qty(sandbox, "AAPL") == _ledger_qty(database, "AAPL") == 0
+
+
+def test_a_whole_sale_whose_sell_ended_short_closes_the_rest_the_next_day(
+    database: Database, sandbox: Sandbox
+) -> None:
+    first = run_job(database, sandbox)
+    assert first.exit_code == 0
+    sandbox.quiver.set_day(DAY_TWO, SALES[:1])
+    sandbox.broker.set_now(DAY_TWO_OPEN)
+    # The day's sell fills half, then expires with the day.
+    sandbox.broker.set_script(
+        OrderScript(partial_fill_after_polls=1, fill_after_polls=2, final_status="expired")
+    )
+    run_job(database, sandbox)
+    lot = _lot_of(database, "AAPL", "Nancy Pelosi")
+    assert Decimal(0) < lot.open_qty < (lot.filled_qty or 0)
+    sandbox.broker.set_script(OrderScript(fill_after_polls=1))
+    sandbox.quiver.set_day(date(2024, 6, 24), [])
+    sandbox.broker.set_now(datetime(2024, 6, 24, 13, 30, tzinfo=UTC))
+
+    run_job(database, sandbox)
+
+    sells = _sells(database)
+    assert [s.status for s in sells] == [TradeStatus.EXPIRED, TradeStatus.FILLED]
+    assert _lot_of(database, "AAPL", "Nancy Pelosi").open_qty == 0
+    assert _broker_qty(sandbox, "AAPL") == _ledger_qty(database, "AAPL") == 0

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from trading_automation.clients.errors import ApiError
-from trading_automation.db import CloseCause, LotRow, TradeStatus
+from trading_automation.db import CloseCause, LotRow, SaleFiling, TradeStatus
 from trading_automation.domain.exits import (
     QUANTUM,
     ExitDecision,
@@ -175,7 +175,7 @@ class ExitStep:
             today=today,
             trading_days=self._trading_days(lots, today),
             prices=self._prices(lots),
-            applied=_applied_sales(exits, {sale.feed_id: sale.source_hash for sale in sales}),
+            applied=_applied_sales(exits, sales),
         )
         by_id = {lot.trade.id: lot for lot in lots}
         for decision in plan.decisions:
@@ -350,16 +350,21 @@ def _open_lot(lot: LotRow) -> OpenLot:
 
 
 def _applied_sales(
-    exits: Sequence[Trade], sale_keys: Mapping[uuid.UUID, str]
+    exits: Sequence[Trade], sales: Sequence[SaleFiling]
 ) -> dict[uuid.UUID, frozenset[str]]:
-    """Per lot, the sales already carried out on it: a mirrored-sale exit that filled something
-    or is still working. One that ended unfilled leaves its sale to be tried again."""
+    """Per lot, the sales already carried out on it: a mirrored-sale exit still working, one
+    that filled all it was sent for, or (a partial sale's) one that filled anything. A sale whose
+    sell ended short is tried again (a whole sale then closes the rest of the lot)."""
+    by_feed = {sale.feed_id: sale for sale in sales}
     applied: dict[uuid.UUID, set[str]] = defaultdict(set)
     for trade in exits:
         if trade.exit_cause is not CloseCause.MIRRORED_SALE or trade.lot_trade_id is None:
             continue
-        carried_out = not trade.status.is_terminal or (trade.filled_qty or 0) > 0
-        key = sale_keys.get(trade.congress_trade_feed_id) if trade.congress_trade_feed_id else None
-        if carried_out and key is not None:
-            applied[trade.lot_trade_id].add(key)
+        sale = by_feed.get(trade.congress_trade_feed_id) if trade.congress_trade_feed_id else None
+        if sale is None:
+            continue
+        filled = trade.filled_qty or Decimal(0)
+        whole = trade.qty_submitted is not None and filled >= trade.qty_submitted
+        if not trade.status.is_terminal or whole or (sale.partial and filled > 0):
+            applied[trade.lot_trade_id].add(sale.source_hash)
     return {lot: frozenset(keys) for lot, keys in applied.items()}
