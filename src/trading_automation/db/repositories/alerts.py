@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trading_automation.db.ops_models import Alert
@@ -82,23 +82,25 @@ class AlertRepository:
         ).scalar_one_or_none()
         if inserted is not None:
             return AlertClaim(inserted, 1, send=True)
-        resend = (Alert.delivered == 0) & (
-            Alert.sent_at.is_(None) | (Alert.sent_at <= when - RESEND_UNDELIVERED_AFTER)
-        )
-        row = self.session.execute(
-            update(Alert)
+        # The row lock orders concurrent repeats: each sees what the one before it decided.
+        current = self.session.execute(
+            select(Alert.id, Alert.delivered, Alert.sent_at, Alert.occurrences)
             .where(Alert.alert_key == alert_key, Alert.trading_date_et == trading_date_et)
-            .values(
-                occurrences=Alert.occurrences + 1,
-                last_at=when,
-                sent_at=case((resend, when), else_=Alert.sent_at),
-                title=case((resend, title), else_=Alert.title),
-                message=case((resend, message), else_=Alert.message),
-            )
-            .returning(Alert.id, Alert.occurrences, Alert.sent_at)
-            .execution_options(synchronize_session=False)
+            .with_for_update()
         ).one()
-        return AlertClaim(row.id, row.occurrences, send=row.sent_at == when)
+        resend = current.delivered == 0 and (
+            current.sent_at is None or current.sent_at <= when - RESEND_UNDELIVERED_AFTER
+        )
+        changes: dict[str, object] = {"occurrences": Alert.occurrences + 1, "last_at": when}
+        if resend:
+            changes |= {"sent_at": when, "title": title, "message": message}
+        self.session.execute(
+            update(Alert)
+            .where(Alert.id == current.id)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+        return AlertClaim(current.id, current.occurrences + 1, send=resend)
 
     def record_delivery(self, alert_id: uuid.UUID, *, delivered: int, failed: int) -> None:
         """Count the URLs that took the alert's message and those that did not."""
