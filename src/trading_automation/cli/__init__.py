@@ -50,6 +50,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         "Run the open-job against the local sandbox on an embedded database, twice.",
     ),
+    "notify": (
+        "trading_automation.cli.notify_command",
+        "notify",
+        "Check the alert URLs (NOTIFY_URLS).",
+    ),
     "open-job": (
         "trading_automation.cli.worker_commands",
         "open_job",

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -45,14 +46,22 @@ class Delivery:
 
 
 def shown_url(url: str) -> str:
-    """The URL as Apprise shows it with privacy on (tokens and passwords hidden), or only its
-    scheme when Apprise does not know it."""
+    """The URL with its secrets hidden: Apprise's privacy form (tokens and passwords masked), or
+    only its scheme and host where that form hides nothing (a webhook's path may be its token)."""
     import apprise
 
+    scheme = url.split("://", 1)[0]
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    if plugin is None:
-        return url.split("://", 1)[0] + "://…"
-    return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+    private = str(plugin.url(privacy=True)) if plugin is not None else ""  # type: ignore[no-untyped-call]
+    if plugin is not None and url.split("?", 1)[0] not in private:
+        return private
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname if not parts.username else None
+        port = f":{parts.port}" if host and parts.port else ""
+    except ValueError:
+        host = port = None
+    return f"{scheme}://{host}{port}/…" if host else f"{scheme}://…"
 
 
 def _send(url: str, message: Message) -> tuple[bool, str | None]:
