@@ -94,6 +94,18 @@ class Notifier:
             log.error("alerts_failed", error=self.redactor.redact(str(error)))
         return report
 
+    def notify_built(self, build: Callable[[], Iterable[Event]]) -> NotifyReport:
+        """Like `notify`, for events that take work to find: `build` runs only when alerts are
+        on, and a failure in it is logged, never raised."""
+        if not self.enabled:
+            return NotifyReport()
+        try:
+            events = list(build())
+        except Exception as error:  # alerts never stop the caller, whatever went wrong
+            log.error("alerts_not_built", error=self.redactor.redact(str(error)))
+            return NotifyReport()
+        return self.notify(events)
+
     def _notify(self, events: list[Event], report: NotifyReport) -> None:
         due: list[tuple[Event, uuid.UUID | None, Message]] = []
         for event in events:
