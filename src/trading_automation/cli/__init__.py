@@ -35,6 +35,11 @@ def _as_one_line(error: click.UsageError) -> click.UsageError | CommandError:
 # Subcommands load when they run: `--help` reads their one-line help from here instead of
 # importing them (a test keeps these lines equal to each command's own).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "close-job": (
+        "trading_automation.cli.close_command",
+        "close_job",
+        "The day's close: reconcile orders, snapshot the account, send the daily summary.",
+    ),
     "config": (
         "trading_automation.cli.config_commands",
         "config",
