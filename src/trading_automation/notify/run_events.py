@@ -247,7 +247,7 @@ class OpenJobEvents:
                     details=limited[:1],
                 )
             )
-        quiet = [run for run in recent if _fetched_nothing_new(run)]
+        quiet = [run for run in recent if fetched_nothing_new(run)]
         if len(recent) >= self.quiet_days and len(quiet) == len(recent):
             first = recent[-1].trading_date_et
             events.append(
@@ -299,7 +299,7 @@ class OpenJobEvents:
         )
 
 
-def _fetched_nothing_new(run: JobRun) -> bool:
+def fetched_nothing_new(run: JobRun) -> bool:
     """True when the run fetched every Quiver day without error and stored no new record."""
     if run.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
         return False
