@@ -128,7 +128,8 @@ def test_health_reports_each_jobs_last_success_and_its_age(
 ) -> None:
     with traded.transaction(readonly=True) as uow:
         run = uow.job_runs.get(JobType.OPEN_JOB, date(2024, 6, 20))
-    assert run is not None and run.finished_at is not None
+    assert run is not None
+    assert run.finished_at is not None
     with serve_dashboard() as served:
         served.sandbox.alpaca.faults.add(Fault.http_status(503, times=None))
         health = served.json("/api/health")
