@@ -80,6 +80,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run local Quiver and Alpaca (trading and market data) servers until Ctrl-C.",
     ),
+    "schedule": (
+        "trading_automation.cli.schedule_command",
+        "schedule",
+        "Run open-job, check and close-job on New York time until Ctrl-C (hosts without cron).",
+    ),
     "web": (
         "trading_automation.cli.web_command",
         "web",
