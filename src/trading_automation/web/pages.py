@@ -16,7 +16,7 @@ from trading_automation import __version__
 from trading_automation.db.errors import DatabaseError
 from trading_automation.domain.timestamps import utcnow
 from trading_automation.errors import InvalidValueError
-from trading_automation.web import charts, metrics, queries, trade_listing, views
+from trading_automation.web import charts, equity, metrics, queries, trade_listing, views
 from trading_automation.web.dashboard import Dashboard, fields, json
 from trading_automation.web.ledger_pnl import NO_FILING
 from trading_automation.web.parameters import (
@@ -51,6 +51,9 @@ def overview_page(dashboard: Dashboard, request: Request) -> Response:
         no_filing=NO_FILING,
         pnl_chart=charts.pnl_by_position(pnl_items),
         day_chart=charts.orders_per_day([(d.day, d.trades) for d in data.per_day]),
+        equity_chart=charts.equity_curve(
+            [(p.day, p.equity, p.drawdown) for p in data.equity.points] if data.equity else []
+        ),
     )
 
 
@@ -65,6 +68,7 @@ def overview(dashboard: Dashboard) -> views.Overview:
     with dashboard.database.transaction(readonly=True) as uow:
         aggregates = dashboard.aggregates.get(uow)
         latest = queries.latest_run(uow)
+        curve = equity.equity_curve(uow)
     activity = aggregates.activity
     return views.Overview(
         broker=dashboard.status(snapshot),
@@ -75,6 +79,7 @@ def overview(dashboard: Dashboard) -> views.Overview:
         newest_day=activity.newest_day,
         pnl=dashboard.pnl(aggregates, snapshot),
         latest_run=latest,
+        equity=curve,
     )
 
 
