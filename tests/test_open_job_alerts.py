@@ -159,3 +159,14 @@ def test_quiver_quiet_for_quiet_days_trading_days_is_alerted(
     titles = _titles(webhooks)
     assert titles.count("Quiver returned nothing new for 3 trading days") == 1
     assert titles[-1] == "Quiver returned nothing new for 3 trading days"
+
+
+def test_quivers_budget_spent_is_alerted_with_when_to_run_again(
+    database: Database, sandbox: Sandbox, webhooks: Webhooks
+) -> None:
+    result = run_job(database, sandbox, **_alerting(webhooks, quiver_bulk_requests_per_hour=1))
+
+    assert result.exit_code == 1
+    [body] = [b for b in webhooks.bodies() if b["title"].startswith("Quiver's request budget")]
+    assert body["title"] == "Quiver's request budget is spent (2024-06-20)"
+    assert "- not sent: Quiver's bulk endpoints allow 1 requests an hour" in body["message"]
