@@ -24,7 +24,7 @@ from trading_automation.db.database import Database
 from trading_automation.db.migrate import alembic_config, upgrade
 from trading_automation.db.models import Base
 
-pytest_plugins = ("tests.sandbox_support", "tests.web_support")
+pytest_plugins = ("tests.sandbox_support", "tests.web_support", "tests.notify_support")
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")

@@ -36,6 +36,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 PoolMode = Literal["direct", "session", "transaction"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+NotifyLevel = Literal["info", "warning", "error"]
 
 MASK = "********"
 MIN_DASHBOARD_PASSWORD_LENGTH = 8
@@ -157,6 +158,13 @@ class Settings(BaseSettings):
     dashboard_cache_s: float = Field(default=60.0, ge=0, le=86_400)
     dashboard_rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
 
+    # Alerts (see trading_automation.notify): Apprise URLs, unset = no alerts; the least level
+    # sent; how long a run waits for them; trading days without new filings before an alert.
+    notify_urls: SecretStr | None = None
+    notify_level: NotifyLevel = "info"
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    quiet_days: int = Field(default=3, ge=1, le=250)
+
     log_level: LogLevel = "INFO"
 
     @field_validator("database_url", "direct_database_url")
@@ -192,6 +200,26 @@ class Settings(BaseSettings):
     @field_validator("exit_on_partial_sale", mode="before")
     @classmethod
     def _partial_sale(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("notify_urls")
+    @classmethod
+    def _notify_urls(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        urls = split_notify_urls(value.get_secret_value())
+        bad = [index for index, url in enumerate(urls, 1) if not _APPRISE_URL.match(url)]
+        if bad:
+            # The URLs themselves are not shown: they carry tokens and passwords.
+            raise ValueError(
+                f"URL {', '.join(map(str, bad))} of {len(urls)} is not an Apprise URL "
+                "(scheme://..., e.g. json://host/path, mailto://user:pass@host, ntfy://topic)"
+            )
+        return value if urls else None
+
+    @field_validator("notify_level", mode="before")
+    @classmethod
+    def _notify_level(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
@@ -245,6 +273,13 @@ class Settings(BaseSettings):
         return []
 
     @property
+    def notify_url_list(self) -> list[str]:
+        """The Apprise URLs of NOTIFY_URLS, in order (empty: alerts are off)."""
+        if self.notify_urls is None:
+            return []
+        return split_notify_urls(self.notify_urls.get_secret_value())
+
+    @property
     def migration_database_url(self) -> str:
         """The URL migrations connect with: DIRECT_DATABASE_URL when set, else DATABASE_URL."""
         return self.direct_database_url or self.database_url
@@ -261,10 +296,12 @@ class Settings(BaseSettings):
             )
             if secret is not None and secret.get_secret_value()
         ]
-        for url in (self.database_url, self.direct_database_url):
+        for url in (self.database_url, self.direct_database_url, *self.notify_url_list):
             password = urlsplit(url).password if url else None
             if password:
                 values.append(password)
+        # A notification URL is a credential as a whole (its path often holds the token).
+        values.extend(self.notify_url_list)
         return values
 
     def masked(self) -> dict[str, str]:
@@ -287,8 +324,16 @@ class Settings(BaseSettings):
 
 
 _SECRET_FIELDS = frozenset(
-    {"alpaca_key_id", "alpaca_secret_key", "quiver_api_key", "dashboard_password"}
+    {"alpaca_key_id", "alpaca_secret_key", "quiver_api_key", "dashboard_password", "notify_urls"}
 )
+_APPRISE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+_URL_SEPARATOR = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def split_notify_urls(text: str) -> list[str]:
+    """NOTIFY_URLS as a list: URLs separated by spaces, newlines or commas (a comma inside a URL,
+    as in `mailto://...?to=a@x.org,b@y.org`, stays)."""
+    return [part.strip() for part in _URL_SEPARATOR.split(text.strip()) if part.strip()]
 
 
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")

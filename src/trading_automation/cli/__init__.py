@@ -35,6 +35,16 @@ def _as_one_line(error: click.UsageError) -> click.UsageError | CommandError:
 # Subcommands load when they run: `--help` reads their one-line help from here instead of
 # importing them (a test keeps these lines equal to each command's own).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": (
+        "trading_automation.cli.check_command",
+        "check",
+        "Say whether the last trading day's open-job succeeded and the data is fresh.",
+    ),
+    "close-job": (
+        "trading_automation.cli.close_command",
+        "close_job",
+        "The day's close: reconcile orders, snapshot the account, send the daily summary.",
+    ),
     "config": (
         "trading_automation.cli.config_commands",
         "config",
@@ -50,6 +60,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         "Run the open-job against the local sandbox on an embedded database, twice.",
     ),
+    "notify": (
+        "trading_automation.cli.notify_command",
+        "notify",
+        "Check the alert URLs (NOTIFY_URLS).",
+    ),
     "open-job": (
         "trading_automation.cli.worker_commands",
         "open_job",
@@ -64,6 +79,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "trading_automation.cli.sandbox_command",
         "sandbox",
         "Run local Quiver and Alpaca (trading and market data) servers until Ctrl-C.",
+    ),
+    "schedule": (
+        "trading_automation.cli.schedule_command",
+        "schedule",
+        "Run open-job, check and close-job on New York time until Ctrl-C (hosts without cron).",
     ),
     "web": (
         "trading_automation.cli.web_command",

@@ -36,6 +36,7 @@ from trading_automation.db.models import (
     LotClose,
     Trade,
 )
+from trading_automation.db.ops_models import AccountSnapshot, Alert
 from trading_automation.db.repositories import (
     ApiRequestRepository,
     ApplyResult,
@@ -59,6 +60,7 @@ from trading_automation.db.repositories import (
     TradeRepository,
 )
 from trading_automation.domain.enums import (
+    AlertLevel,
     CloseCause,
     FeedTransaction,
     JobStatus,
@@ -73,6 +75,9 @@ from trading_automation.domain.timestamps import NaiveDatetimeError
 from trading_automation.errors import InvalidValueError
 
 __all__ = [
+    "AccountSnapshot",
+    "Alert",
+    "AlertLevel",
     "ApiRequest",
     "ApiRequestRepository",
     "ApplyResult",

@@ -30,11 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from trading_automation.db.engine import create_database_engine, readonly_engine
 from trading_automation.db.errors import RetryableDatabaseError
 from trading_automation.db.repositories import (
+    AlertRepository,
     ApiRequestRepository,
     CongressFeedRepository,
     IngestCheckpointRepository,
     JobRunRepository,
     LotRepository,
+    SnapshotRepository,
     TradeRepository,
 )
 
@@ -85,6 +87,16 @@ class UnitOfWork:
     def checkpoints(self) -> IngestCheckpointRepository:
         """Per-day ingest high-water marks."""
         return IngestCheckpointRepository(self.session)
+
+    @cached_property
+    def snapshots(self) -> SnapshotRepository:
+        """Account snapshots at each day's close."""
+        return SnapshotRepository(self.session)
+
+    @cached_property
+    def alerts(self) -> AlertRepository:
+        """Alerts recorded and sent, one per problem and day."""
+        return AlertRepository(self.session)
 
     @contextmanager
     def savepoint(self) -> Iterator[UnitOfWork]:

@@ -400,21 +400,12 @@ def _datetime_validator(field: str) -> Any:
     return validate
 
 
-def _install_validators() -> None:
+def install_validators(*models: type[Base]) -> None:
     """Check decimals and datetimes when they are assigned, naming the column at fault.
 
     The column types check again when binding, which also covers Core statements; this layer
     makes the ORM report `trade.filled_qty` instead of a bare value, at the line that set it.
     """
-    models: tuple[type[Base], ...] = (
-        CongressTradeFeed,
-        Trade,
-        JobRun,
-        JobRunAttempt,
-        ApiRequest,
-        IngestCheckpoint,
-        LotClose,
-    )
     for model in models:
         for attribute in inspect(model).column_attrs:
             column = attribute.columns[0]
@@ -429,4 +420,6 @@ def _install_validators() -> None:
             event.listen(getattr(model, attribute.key), "set", validator, retval=True)
 
 
-_install_validators()
+install_validators(
+    CongressTradeFeed, Trade, JobRun, JobRunAttempt, ApiRequest, IngestCheckpoint, LotClose
+)

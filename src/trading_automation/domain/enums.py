@@ -88,6 +88,7 @@ class JobType(enum.StrEnum):
     """Kinds of scheduled job."""
 
     OPEN_JOB = "OPEN_JOB"
+    CLOSE_JOB = "CLOSE_JOB"
 
 
 class JobStatus(enum.StrEnum):
@@ -98,3 +99,16 @@ class JobStatus(enum.StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+
+
+class AlertLevel(enum.StrEnum):
+    """How much an alert matters; `NOTIFY_LEVEL` drops those below it."""
+
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+    @property
+    def rank(self) -> int:
+        """0 for INFO, 1 for WARNING, 2 for ERROR."""
+        return list(AlertLevel).index(self)

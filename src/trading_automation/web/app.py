@@ -25,7 +25,7 @@ from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.db.errors import DatabaseError
 from trading_automation.errors import ConfigurationError, InvalidValueError
-from trading_automation.web import ledger_pages, pages
+from trading_automation.web import ledger_pages, metrics, pages
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch
 from trading_automation.web.dashboard import Dashboard
 from trading_automation.web.overview_cache import AggregateCache
@@ -49,6 +49,8 @@ ROUTES: dict[str, Handler] = {
     "/api/jobs": pages.jobs_api,
     "/api/members/{name:path}": ledger_pages.member_api,
     "/api/health": pages.health_api,
+    # Prometheus's scrape target; behind basic auth like every page when it is configured.
+    "/metrics": metrics.metrics,
 }
 
 

@@ -103,3 +103,76 @@ def orders_per_day(counts: Sequence[tuple[date, int]]) -> Markup:
         f'<line class="axis" x1="40" y1="{16 + plot_h}" x2="{WIDTH}" y2="{16 + plot_h}"/></svg>'
     )
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
+
+
+EQUITY_H = 220
+DRAWDOWN_H = 90
+PLOT_LEFT = 96
+
+
+def equity_curve(points: Sequence[tuple[date, Decimal, Decimal]]) -> Markup:
+    """The equity at each close as a line, and below it the drawdown (how far below the highest
+    close so far) as a shaded area; `points` are (day, equity, drawdown <= 0), oldest first."""
+    if not points:
+        return Markup("")
+    plot_w = WIDTH - PLOT_LEFT - 8
+    top, bottom = 16, EQUITY_H - AXIS_H
+    low = min(equity for _day, equity, _dd in points)
+    high = max(equity for _day, equity, _dd in points)
+    span = high - low
+    deepest = min(drawdown for _day, _equity, drawdown in points)
+    step = plot_w / max(len(points) - 1, 1)
+
+    def x(index: int) -> float:
+        return PLOT_LEFT + (index * step if len(points) > 1 else plot_w / 2)
+
+    def y(equity: Decimal) -> float:
+        share = 0.5 if span.is_zero() else float((equity - low) / span)
+        return bottom - share * (bottom - top)
+
+    dd_top = EQUITY_H + 8
+    dd_bottom = EQUITY_H + DRAWDOWN_H - 8
+
+    def dd_y(drawdown: Decimal) -> float:
+        share = 0.0 if deepest.is_zero() else float(drawdown / deepest)
+        return dd_top + share * (dd_bottom - dd_top)
+
+    height = EQUITY_H + DRAWDOWN_H
+    line = " ".join(f"{x(i):.1f},{y(e):.1f}" for i, (_d, e, _dd) in enumerate(points))
+    area = " ".join(f"{x(i):.1f},{dd_y(dd):.1f}" for i, (_d, _e, dd) in enumerate(points))
+    parts = [
+        f'<svg class="chart equity" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        "<title>Equity at each close, and drawdown</title>",
+        f'<text class="label" x="{PLOT_LEFT - 8}" y="{top + 4}" text-anchor="end">'
+        f"{escape(format_usd(high))}</text>",
+        f'<text class="label" x="{PLOT_LEFT - 8}" y="{bottom}" text-anchor="end">'
+        f"{escape(format_usd(low))}</text>",
+        f'<line class="axis" x1="{PLOT_LEFT}" y1="{bottom}" x2="{WIDTH - 8}" y2="{bottom}"/>',
+        f'<polyline class="equity-line" points="{line}"/>',
+        f'<text class="label" x="{PLOT_LEFT - 8}" y="{dd_top + 8}" text-anchor="end">'
+        "drawdown</text>",
+        f'<text class="label" x="{PLOT_LEFT - 8}" y="{dd_bottom}" text-anchor="end">'
+        f"{escape(format_usd(deepest))}</text>",
+        f'<polygon class="drawdown" points="{x(0):.1f},{dd_top} {area} '
+        f'{x(len(points) - 1):.1f},{dd_top}"/>',
+        f'<line class="axis" x1="{PLOT_LEFT}" y1="{dd_top}" x2="{WIDTH - 8}" y2="{dd_top}"/>',
+    ]
+    for index, (day, equity, drawdown) in enumerate(points):
+        label = f"{day.isoformat()}: {format_usd(equity)}, drawdown {format_usd(drawdown)}"
+        parts.append(
+            f'<circle class="close" cx="{x(index):.1f}" cy="{y(equity):.1f}" r="3">'
+            f"<title>{escape(label)}</title></circle>"
+        )
+    first, last = points[0][0], points[-1][0]
+    parts.append(
+        f'<text class="label" x="{PLOT_LEFT}" y="{EQUITY_H - 4}" text-anchor="start">'
+        f"{first.isoformat()}</text>"
+    )
+    if last != first:
+        parts.append(
+            f'<text class="label" x="{WIDTH - 8}" y="{EQUITY_H - 4}" text-anchor="end">'
+            f"{last.isoformat()}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()

@@ -14,8 +14,9 @@ from starlette.responses import Response
 
 from trading_automation import __version__
 from trading_automation.db.errors import DatabaseError
+from trading_automation.domain.timestamps import utcnow
 from trading_automation.errors import InvalidValueError
-from trading_automation.web import charts, queries, trade_listing, views
+from trading_automation.web import charts, equity, metrics, queries, trade_listing, views
 from trading_automation.web.dashboard import Dashboard, fields, json
 from trading_automation.web.ledger_pnl import NO_FILING
 from trading_automation.web.parameters import (
@@ -50,6 +51,9 @@ def overview_page(dashboard: Dashboard, request: Request) -> Response:
         no_filing=NO_FILING,
         pnl_chart=charts.pnl_by_position(pnl_items),
         day_chart=charts.orders_per_day([(d.day, d.trades) for d in data.per_day]),
+        equity_chart=charts.equity_curve(
+            [(p.day, p.equity, p.drawdown) for p in data.equity.points] if data.equity else []
+        ),
     )
 
 
@@ -64,6 +68,7 @@ def overview(dashboard: Dashboard) -> views.Overview:
     with dashboard.database.transaction(readonly=True) as uow:
         aggregates = dashboard.aggregates.get(uow)
         latest = queries.latest_run(uow)
+        curve = equity.equity_curve(uow)
     activity = aggregates.activity
     return views.Overview(
         broker=dashboard.status(snapshot),
@@ -74,6 +79,7 @@ def overview(dashboard: Dashboard) -> views.Overview:
         newest_day=activity.newest_day,
         pnl=dashboard.pnl(aggregates, snapshot),
         latest_run=latest,
+        equity=curve,
     )
 
 
@@ -226,12 +232,20 @@ def _jobs(
 def health_api(dashboard: Dashboard, request: Request) -> Response:
     """/api/health: whether the database and the broker answer."""
     database: dict[str, Any] = {"ok": True, "backend": dashboard.database.dialect_name}
+    last_success: dict[str, Any] | None = None
     try:
         with dashboard.database.transaction(readonly=True) as uow:
             queries.check_schema(uow)
+            last_success = metrics.last_successes(uow, utcnow())
     except DatabaseError as error:
         database |= {"ok": False, "error": str(error)}
     broker = dashboard.status(dashboard.broker.snapshot())
     status = "ok" if database["ok"] and broker.ok else "degraded" if database["ok"] else "down"
-    body = {"status": status, "version": __version__, "database": database, "broker": broker}
+    body = {
+        "status": status,
+        "version": __version__,
+        "database": database,
+        "broker": broker,
+        "last_success": last_success,
+    }
     return json(body, status_code=200 if database["ok"] else 503)

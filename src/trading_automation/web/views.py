@@ -15,6 +15,7 @@ from decimal import Decimal
 from trading_automation.clients import Account, Position
 from trading_automation.domain.money import exact_sum
 from trading_automation.web.broker import BrokerSnapshot
+from trading_automation.web.equity import EquityCurve
 from trading_automation.web.ledger_pnl import LedgerPnl
 from trading_automation.web.pnl import percent
 from trading_automation.web.queries import JobRunRecord
@@ -99,6 +100,8 @@ class Overview:
     newest_day: date | None
     pnl: LedgerPnl
     latest_run: JobRunRecord | None
+    # The close-job's snapshots (None before the first): equity at each close, drawdown.
+    equity: EquityCurve | None = None
 
 
 def broker_status(snapshot: BrokerSnapshot, cache_s: float) -> BrokerStatus:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from trading_automation.db import Database
     from trading_automation.logs import SecretRedactor
     from trading_automation.worker.clock import RunClock
-    from trading_automation.worker.summary import RunSummary
 
 log = structlog.get_logger(__name__)
 
@@ -36,8 +35,23 @@ class LeaseLostError(TradingAutomationError):
     MESSAGE = "another worker took over this run; stopping"
 
 
+class FinishedRun(Protocol):
+    """What a run's end stores: its day, whether it failed, and its summary."""
+
+    @property
+    def trading_date(self) -> date: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    @property
+    def errors(self) -> list[str]: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
 class RunLease:
-    """One worker's hold on the open-job run of a trading day."""
+    """One worker's hold on a job's run of a trading day (the open-job's unless told)."""
 
     def __init__(
         self,
@@ -47,7 +61,9 @@ class RunLease:
         monotonic: Callable[[], float],
         redactor: SecretRedactor,
         say: Callable[[str], None],
+        job_type: JobType = JobType.OPEN_JOB,
     ) -> None:
+        self.job_type = job_type
         self.database = database
         self.owner = owner
         self.monotonic = monotonic
@@ -58,7 +74,7 @@ class RunLease:
     def claim(self, day: date, clock: RunClock, *, lease: timedelta, force: bool) -> ClaimResult:
         """Claim the day's run (see the module docstring); says why when another has it."""
         with self.database.transaction(readonly=True) as uow:
-            existing = uow.job_runs.get(JobType.OPEN_JOB, day)
+            existing = uow.job_runs.get(self.job_type, day)
         dead = (
             existing.owner
             if existing is not None
@@ -68,7 +84,7 @@ class RunLease:
         )
         with self.database.transaction() as uow:
             result = uow.job_runs.claim(
-                JobType.OPEN_JOB,
+                self.job_type,
                 day,
                 owner=self.owner,
                 lease=lease,
@@ -88,7 +104,8 @@ class RunLease:
                 ClaimOutcome.ALREADY_SKIPPED: "was skipped (use --force to run it)",
                 ClaimOutcome.HELD_BY_OTHER: f"is held by another run ({result.run.owner})",
             }
-            self._say(f"nothing to do: the open-job for {day} {messages[result.outcome]}")
+            job = self.job_type.value.lower().replace("_", "-")
+            self._say(f"nothing to do: the {job} for {day} {messages[result.outcome]}")
         return result
 
     def heartbeat(self, run_id: uuid.UUID, clock: RunClock, *, force: bool = False) -> None:
@@ -101,7 +118,7 @@ class RunLease:
         if not alive:
             raise LeaseLostError(LeaseLostError.MESSAGE)
 
-    def finish(self, run_id: uuid.UUID, summary: RunSummary, clock: RunClock) -> bool:
+    def finish(self, run_id: uuid.UUID, summary: FinishedRun, clock: RunClock) -> bool:
         """Store the run's end; False when another worker holds the run by now."""
         status = JobStatus.FAILED if summary.failed else JobStatus.SUCCESS
         with self.database.transaction() as uow:

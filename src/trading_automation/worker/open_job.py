@@ -22,9 +22,12 @@ from trading_automation.db import (
     OrderSide,
     TradeStatus,
 )
-from trading_automation.domain.timestamps import NEW_YORK
+from trading_automation.db.errors import DatabaseError
+from trading_automation.domain.timestamps import NEW_YORK, utcnow
 from trading_automation.errors import InvalidValueError, TradingAutomationError
 from trading_automation.logs import SecretRedactor
+from trading_automation.notify import Notifier
+from trading_automation.notify.run_events import OpenJobEvents, crash_event
 from trading_automation.worker.clock import RunClock
 from trading_automation.worker.collect import Candidate, Collector
 from trading_automation.worker.dry_run import dry_run
@@ -95,8 +98,10 @@ class OpenJob:
         monotonic: Callable[[], float] = time.monotonic,
         echo: Callable[[str], None] | None = None,
         progress: Callable[[str], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
+        self.notifier = notifier or Notifier.from_settings(settings, database)
         self.database = database
         self.alpaca = alpaca
         self.quiver = quiver
@@ -129,8 +134,28 @@ class OpenJob:
         """Run the job once; never raises for broker or data problems (they fail the run).
 
         Raises `InvalidValueError` naming `--date` for a requested day that is not a trading
-        day, or whose open has not happened yet (unless it is a dry run).
+        day, or whose open has not happened yet (unless it is a dry run). What a person must
+        hear about is alerted at the end (see `trading_automation.notify`).
         """
+        try:
+            result = self._run(options)
+        except (ApiError, DatabaseError) as error:
+            day = options.requested_date or utcnow().astimezone(NEW_YORK).date()
+            redacted = self.redactor.redact(str(error))
+            self.notifier.notify_built(lambda: [crash_event(day, "open-job", redacted)])
+            raise
+        run_id, summary = self.orders.job_run_id, result.summary
+        if summary is not None and run_id is not None:
+            self.notifier.notify_built(
+                lambda: OpenJobEvents(self.database, quiet_days=self.settings.quiet_days).events(
+                    summary,
+                    run_id=run_id,
+                    trade_ids=self.orders.touched | self.orders.touched_exits,
+                )
+            )
+        return result
+
+    def _run(self, options: OpenJobOptions) -> OpenJobResult:
         self._check_schema()
         broker_now = self.alpaca.clock().timestamp
         clock = RunClock(broker_now, self.monotonic)

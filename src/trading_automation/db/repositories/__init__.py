@@ -1,5 +1,6 @@
 """Repositories: each takes the caller's session (or unit of work) and never commits."""
 
+from trading_automation.db.repositories.alerts import AlertClaim, AlertCounts, AlertRepository
 from trading_automation.db.repositories.api_requests import ApiRequestRepository, BudgetDecision
 from trading_automation.db.repositories.checkpoints import IngestCheckpointRepository
 from trading_automation.db.repositories.feed import CongressFeedRepository, FeedEntry, StoreResult
@@ -16,6 +17,7 @@ from trading_automation.db.repositories.lots import (
     exit_key,
 )
 from trading_automation.db.repositories.pagination import Cursor, InvalidCursorError, Page
+from trading_automation.db.repositories.snapshots import DayClose, SnapshotRepository
 from trading_automation.db.repositories.trades import (
     ApplyResult,
     IntentResult,
@@ -24,6 +26,9 @@ from trading_automation.db.repositories.trades import (
 )
 
 __all__ = [
+    "AlertClaim",
+    "AlertCounts",
+    "AlertRepository",
     "ApiRequestRepository",
     "ApplyResult",
     "BudgetDecision",
@@ -31,6 +36,7 @@ __all__ = [
     "ClaimResult",
     "CongressFeedRepository",
     "Cursor",
+    "DayClose",
     "FeedEntry",
     "IngestCheckpointRepository",
     "IntentResult",
@@ -41,6 +47,7 @@ __all__ = [
     "Page",
     "RunState",
     "SaleFiling",
+    "SnapshotRepository",
     "StoreResult",
     "TradeCount",
     "TradeRepository",
