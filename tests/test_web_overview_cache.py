@@ -32,6 +32,15 @@ def trade_reads(database: Database) -> Iterator[list[str]]:
         event.remove(database.engine, "before_cursor_execute", record)
 
 
+def _marker(database: Database) -> object:
+    """What the cache keys on: PostgreSQL's snapshot, which any commit in the cluster changes
+    (autovacuum's statistics included); SQLite's file changes only with the test's own writes."""
+    if database.dialect_name != "postgresql":
+        return None
+    with database.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar()
+
+
 def test_the_overview_reads_the_trades_again_only_after_a_write(
     database: Database, serve_dashboard: Any
 ) -> None:
@@ -41,8 +50,18 @@ def test_the_overview_reads_the_trades_again_only_after_a_write(
     with serve_dashboard() as served, trade_reads(database) as reads:
         first = served.json("/api/overview")
         after_first = len(reads)
-        again = served.json("/api/overview")
-        page = served.get("/overview")
+        # Another database's commit on the same server changes the marker too: then the next
+        # requests may rightly read again, and they are asked once more (a quiet server needs
+        # one try). Reuse must be seen in a try where nothing else committed.
+        for _attempt in range(50):
+            before = _marker(database)
+            warm = served.json("/api/overview")  # computed at `before`, or reused
+            reads_before = len(reads)
+            again = served.json("/api/overview")
+            page = served.get("/overview")
+            reads_again = len(reads) - reads_before
+            if _marker(database) == before:
+                break
         after_again = len(reads)
         with database.transaction() as uow:
             _trade(uow, "MSFT", member="John Roe", party=Party.REPUBLICAN, qty="1", price="400")
@@ -50,9 +69,9 @@ def test_the_overview_reads_the_trades_again_only_after_a_write(
         after_write = len(reads)
 
     assert after_first > 0
-    assert after_again == after_first  # nothing written: nothing read again
+    assert reads_again == 0  # nothing written: nothing read again
     assert page.status_code == 200
-    assert again == first
+    assert again == warm == first
     assert after_write > after_again
     assert first["trades"]["total"] == 1
     assert changed["trades"]["total"] == 2
