@@ -95,6 +95,7 @@ class CongressTradeFeed(Base):
         Index("ix_congress_trade_feed_filing_date_id", "filing_date", "id"),
         Index("ix_congress_trade_feed_ticker_filing_date", "ticker", "filing_date"),
         Index("ix_congress_trade_feed_member_name_filing_date", "member_name", "filing_date"),
+        Index("ix_congress_trade_feed_published_at", "published_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -109,6 +110,9 @@ class CongressTradeFeed(Base):
     raw_json: Mapped[Any] = mapped_column(RawJSONDocument)
     problems: Mapped[list[str] | None] = mapped_column(JSONDocument)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the record became public (`domain.filings.publication_time`); null only for a
+    # malformed record with no readable upload time or filing date.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     trades: Mapped[list[Trade]] = relationship(back_populates="feed_record", passive_deletes=True)
 
@@ -400,21 +404,12 @@ def _datetime_validator(field: str) -> Any:
     return validate
 
 
-def _install_validators() -> None:
+def install_validators(*models: type[Base]) -> None:
     """Check decimals and datetimes when they are assigned, naming the column at fault.
 
     The column types check again when binding, which also covers Core statements; this layer
     makes the ORM report `trade.filled_qty` instead of a bare value, at the line that set it.
     """
-    models: tuple[type[Base], ...] = (
-        CongressTradeFeed,
-        Trade,
-        JobRun,
-        JobRunAttempt,
-        ApiRequest,
-        IngestCheckpoint,
-        LotClose,
-    )
     for model in models:
         for attribute in inspect(model).column_attrs:
             column = attribute.columns[0]
@@ -429,4 +424,6 @@ def _install_validators() -> None:
             event.listen(getattr(model, attribute.key), "set", validator, retval=True)
 
 
-_install_validators()
+install_validators(
+    CongressTradeFeed, Trade, JobRun, JobRunAttempt, ApiRequest, IngestCheckpoint, LotClose
+)

@@ -42,6 +42,7 @@ COPY_COLUMNS = (
     "raw_json",
     "problems",
     "ingested_at",
+    "published_at",
 )
 
 
@@ -132,6 +133,7 @@ class CongressFeedRepository:
             "raw_json": StoredJson(filing.stored_json),
             "problems": list(filing.problems) or None,
             "ingested_at": when,
+            "published_at": filing.published_at,
         }
 
     def _insert_many(self, rows: list[dict[str, Any]]) -> int:
@@ -302,6 +304,7 @@ def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]
         filing.stored_json,
         json_dumps(list(filing.problems)) if filing.problems else None,
         ingested_at,
+        filing.published_at,
     )
 
 
