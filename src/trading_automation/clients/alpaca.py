@@ -29,6 +29,14 @@ from trading_automation.clients.alpaca_params import (
     required,
     symbol_param,
 )
+from trading_automation.clients.bars import (
+    BARS_PATH,
+    MAX_BARS_LIMIT,
+    BarsPage,
+    RateLimit,
+    bars_page,
+    bars_params,
+)
 from trading_automation.clients.errors import (
     REQUEST_ID_HEADER,
     ApiError,
@@ -58,6 +66,7 @@ from trading_automation.clients.models import (
     Position,
 )
 from trading_automation.config import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
+from trading_automation.domain.bars import Adjustment
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.errors import ConfigurationError, InvalidValueError
 
@@ -149,6 +158,7 @@ class AlpacaClient(PooledClient):
             "base_url": settings.alpaca_base_url,
             "data_base_url": settings.alpaca_data_base_url,
             "paper": settings.paper_trading,
+            "data_feed": settings.alpaca_data_feed,
             "timeouts": Timeouts.from_settings(settings),
             "retry": RetryPolicy.from_settings(settings),
         }
@@ -326,6 +336,53 @@ class AlpacaClient(PooledClient):
         )
         body = self._http.json(response, path=path, service=_DATA)
         return self._model(LatestTrade, body, path, service=_DATA, response=response)
+
+    def bars(
+        self,
+        symbols: Iterable[str],
+        *,
+        start: date,
+        end: date,
+        adjustment: Adjustment = "all",
+        limit: int = MAX_BARS_LIMIT,
+        page_token: str | None = None,
+        timeframe: str = "1Day",
+    ) -> BarsPage:
+        """One page of daily bars of `symbols` from `start` to `end` inclusive (market-data API,
+        the configured feed), prices exact; pass `next_page_token` back as `page_token` for the
+        next page. The page's `rate_limit` holds the response's X-RateLimit-* headers."""
+        params = bars_params(
+            symbols,
+            start=start,
+            end=end,
+            timeframe=timeframe,
+            adjustment=adjustment,
+            feed=self.data_feed,
+            limit=limit,
+            page_token=page_token,
+        )
+        response = self._http.request(
+            "GET", self.data_base_url + BARS_PATH, path=BARS_PATH, service=_DATA, params=params
+        )
+        body = self._http.json(response, path=BARS_PATH, service=_DATA)
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError(
+                f"expected a JSON object of bars, got {_kind(body)}",
+                service=_DATA,
+                method="GET",
+                path=BARS_PATH,
+                request_id=response.headers.get(REQUEST_ID_HEADER),
+            )
+        try:
+            return bars_page(body, RateLimit.from_headers(response.headers))
+        except ValidationError as error:
+            raise UnexpectedResponseError(
+                f"unreadable bars: {_first_problem(error)}",
+                service=_DATA,
+                method="GET",
+                path=BARS_PATH,
+                request_id=response.headers.get(REQUEST_ID_HEADER),
+            ) from None
 
     def asset(self, symbol: str) -> Asset:
         """What the broker knows of `symbol`: tradable, fractionable, …; `NotFoundError` when it
