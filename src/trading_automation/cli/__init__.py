@@ -50,6 +50,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         "Run the open-job against the local sandbox on an embedded database, twice.",
     ),
+    "history": (
+        "trading_automation.cli.history_commands",
+        "history",
+        "Load years of disclosures and daily prices into the database.",
+    ),
     "open-job": (
         "trading_automation.cli.worker_commands",
         "open_job",

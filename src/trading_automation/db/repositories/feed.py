@@ -204,6 +204,25 @@ class CongressFeedRepository:
         """The newest filing date among stored records."""
         return self.session.scalar(select(func.max(CongressTradeFeed.filing_date)))
 
+    def earliest_filing_date(self) -> date | None:
+        """The oldest filing date among well-formed stored records."""
+        return self.session.scalar(
+            select(func.min(CongressTradeFeed.filing_date)).where(
+                CongressTradeFeed.problems.is_(None)
+            )
+        )
+
+    def tickers(self) -> list[str]:
+        """Every ticker of a well-formed stored record, sorted."""
+        return list(
+            self.session.scalars(
+                select(CongressTradeFeed.ticker)
+                .where(CongressTradeFeed.problems.is_(None), CongressTradeFeed.ticker.is_not(None))
+                .distinct()
+                .order_by(CongressTradeFeed.ticker)
+            )
+        )
+
     def page(
         self,
         *,

@@ -144,7 +144,8 @@ class PriceSymbolRepository:
         self.session.execute(statement)
 
     def forget_unknown(self, symbols: Iterable[str], *, now: datetime) -> int:
-        """Ask for `symbols` again from now on; returns how many were marked unknown."""
+        """Ask for those of `symbols` marked unknown again, over every day (their coverage is
+        forgotten too); returns how many there were."""
         result: Any = self.session.execute(
             update(PriceSymbol)
             .where(
@@ -154,6 +155,8 @@ class PriceSymbolRepository:
             .values(
                 unknown_reason=None,
                 unknown_since=None,
+                covered_from=None,
+                covered_to=None,
                 updated_at=require_aware_utc(now, field="now"),
             )
             .execution_options(synchronize_session=False)
