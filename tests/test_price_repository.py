@@ -91,6 +91,27 @@ def test_a_change_of_volume_or_adjustment_alone_is_a_correction(database: Databa
     assert result.corrected == 2
 
 
+def test_a_page_of_new_days_goes_straight_in_and_falls_back_when_a_bar_exists(
+    database: Database,
+) -> None:
+    with database.transaction() as uow:
+        fresh = uow.prices.store(week("AAPL"), fetched_at=T0, expect_new=True)
+    # A run killed before recording its range left two of these bars behind, one since adjusted.
+    with database.transaction() as uow:
+        uow.prices.store(
+            [row("MSFT", date(2024, 6, 10)), row("MSFT", date(2024, 6, 11), "99")], fetched_at=T0
+        )
+    with database.transaction() as uow:
+        again = uow.prices.store(week("MSFT"), fetched_at=T1, expect_new=True)
+
+    stored = {(bar.symbol, bar.day): bar for bar in _all(database)}
+    assert (fresh.new, fresh.corrected) == (5, 0)
+    assert (again.new, again.corrected, again.unchanged) == (3, 1, 1)
+    assert stored[("MSFT", date(2024, 6, 11))].close == Decimal("10.5")
+    assert stored[("MSFT", date(2024, 6, 10))].fetched_at == T0
+    assert len(stored) == 10
+
+
 def test_prices_keep_nine_decimal_places_exactly(database: Database) -> None:
     price = Decimal("123456789.123456789")
     with database.transaction() as uow:

@@ -240,7 +240,9 @@ class PriceFetch:
             token = page.next_page_token
             rows = self._rows(page, request)
             with self.database.transaction() as uow:
-                stored = uow.prices.store(rows, fetched_at=self.now())
+                stored = uow.prices.store(
+                    rows, fetched_at=self.now(), expect_new=request.kind in ("new", "head")
+                )
                 for symbol, correction in stored.corrections.items():
                     self.report.corrections[symbol] = (
                         self.report.corrections.get(symbol, 0) + correction.count

@@ -3,11 +3,19 @@
 `store(rows)` writes one page of bars (at most a few thousand rows: the caller streams pages, so
 memory stays bounded whatever the history's size). A bar already stored with the same values is
 left alone, not rewritten; one stored with other values (a later fetch adjusted it, e.g. after a
-split) is replaced, and counted, per symbol, as a correction. PostgreSQL loads the page with COPY
-into a temporary table kept for the database session, then one `INSERT … SELECT … ON CONFLICT DO
-UPDATE … WHERE` the values differ, whose `RETURNING` tells inserted rows from replaced ones.
-SQLite, whose writers run one at a time, reads the page's stored bars, compares them, and writes
-only the new and the changed ones with one `executemany`.
+split) is replaced, and counted, per symbol, as a correction.
+
+With `expect_new` (days never asked for before), the page is first written straight into the
+table, inside a savepoint: COPY on PostgreSQL, one `executemany` INSERT on SQLite, the fastest
+way in. Should any of its bars be stored already (a run killed before it recorded the range, or
+another process), the unique key refuses it, the savepoint is rolled back, and the page goes the
+comparing way below instead; nothing is ever stored twice.
+
+Otherwise PostgreSQL loads the page with COPY into a temporary table kept for the database
+session, then one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE` the values differ, whose
+`RETURNING` tells inserted rows from replaced ones. SQLite, whose writers run one at a time, reads
+the page's stored bars, compares them, and writes only the new and the changed ones with one
+`executemany`.
 """
 
 from __future__ import annotations
@@ -17,9 +25,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+import psycopg
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trading_automation.db.errors import UniqueConstraintViolationError
 from trading_automation.db.history_models import PriceBar
 from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.bars import PriceBarRow
@@ -84,16 +95,51 @@ class PriceBarRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def store(self, rows: Iterable[PriceBarRow], *, fetched_at: datetime) -> BarStoreResult:
+    def store(
+        self, rows: Iterable[PriceBarRow], *, fetched_at: datetime, expect_new: bool = False
+    ) -> BarStoreResult:
         """Store one page of bars (see the module docstring); returns what changed."""
         when = require_aware_utc(fetched_at, field="fetched_at")
         # One row per symbol and day (the last wins): an upsert may touch a row once.
         unique = list({(row.symbol, row.day): row for row in rows}.values())
         if not unique:
             return BarStoreResult()
-        if self.session.get_bind().dialect.name == "postgresql":
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
+        if expect_new and (
+            self._copy_new(unique, when) if postgresql else self._insert_new(unique, when)
+        ):
+            return BarStoreResult(received=len(unique), new=len(unique))
+        if postgresql:
             return self._copy_upsert(unique, when)
         return self._compare_and_write(unique, when)
+
+    def _copy_new(self, rows: Sequence[PriceBarRow], when: datetime) -> bool:
+        """COPY the page straight into the table; False (nothing written) when a bar of it is
+        stored already."""
+        driver: Any = self.session.connection().connection.driver_connection
+        with driver.cursor() as cursor:
+            cursor.execute("SAVEPOINT price_bar_new")
+            try:
+                with cursor.copy(f"COPY price_bar ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row((*row, when))
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT price_bar_new")
+                return False
+            cursor.execute("RELEASE SAVEPOINT price_bar_new")
+        return True
+
+    def _insert_new(self, rows: Sequence[PriceBarRow], when: datetime) -> bool:
+        """INSERT the page in one `executemany`; False (nothing written) when a bar of it is
+        stored already."""
+        try:
+            with self.session.begin_nested():
+                self.session.connection().execute(
+                    insert(PriceBar), [{**row._asdict(), "fetched_at": when} for row in rows]
+                )
+        except (UniqueConstraintViolationError, IntegrityError):
+            return False
+        return True
 
     def _copy_upsert(self, rows: Sequence[PriceBarRow], when: datetime) -> BarStoreResult:
         driver: Any = self.session.connection().connection.driver_connection
