@@ -248,5 +248,7 @@ def status(app: AppContext) -> None:
     else:
         click.echo("no disclosure fetch yet")
     click.echo(f"\n{bars:,} daily bars stored")
+    if unknown:
+        click.echo("not known to the data API (not asked for again):")
     for state in unknown:
-        click.echo(f"unknown to the data API: {state.symbol} ({state.unknown_reason})")
+        click.echo(f"  {state.symbol}: {state.unknown_reason}")
