@@ -195,3 +195,19 @@ def quiver_history() -> Iterator[Sandbox]:
     history = SyntheticDisclosures(start=date(2024, 5, 1), end=date(2024, 6, 20), per_day=8)
     with Sandbox(history=history) as running:
         yield running
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("[]", "expected a JSON object of bars, got list"),
+        ('{"bars": {"AAPL": [{"t": "yesterday"}]}}', "unreadable bars: bars.AAPL.0"),
+    ],
+)
+def test_an_unreadable_bars_page_is_an_unexpected_response(
+    sandbox: Sandbox, alpaca: AlpacaClient, body: str, problem: str
+) -> None:
+    sandbox.alpaca_data.faults.add(Fault.malformed(body, path="/v2/stocks/bars"))
+
+    with pytest.raises(UnexpectedResponseError, match=problem):
+        alpaca.bars(["AAPL"], start=JUNE_3, end=JUNE_14)

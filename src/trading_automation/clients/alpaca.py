@@ -30,12 +30,10 @@ from trading_automation.clients.alpaca_params import (
     symbol_param,
 )
 from trading_automation.clients.bars import (
-    BARS_PATH,
     MAX_BARS_LIMIT,
     BarsPage,
-    RateLimit,
-    bars_page,
     bars_params,
+    request_bars,
 )
 from trading_automation.clients.errors import (
     REQUEST_ID_HEADER,
@@ -361,28 +359,7 @@ class AlpacaClient(PooledClient):
             limit=limit,
             page_token=page_token,
         )
-        response = self._http.request(
-            "GET", self.data_base_url + BARS_PATH, path=BARS_PATH, service=_DATA, params=params
-        )
-        body = self._http.json(response, path=BARS_PATH, service=_DATA)
-        if not isinstance(body, dict):
-            raise UnexpectedResponseError(
-                f"expected a JSON object of bars, got {_kind(body)}",
-                service=_DATA,
-                method="GET",
-                path=BARS_PATH,
-                request_id=response.headers.get(REQUEST_ID_HEADER),
-            )
-        try:
-            return bars_page(body, RateLimit.from_headers(response.headers))
-        except ValidationError as error:
-            raise UnexpectedResponseError(
-                f"unreadable bars: {_first_problem(error)}",
-                service=_DATA,
-                method="GET",
-                path=BARS_PATH,
-                request_id=response.headers.get(REQUEST_ID_HEADER),
-            ) from None
+        return request_bars(self._http, self.data_base_url, params, service=_DATA)
 
     def asset(self, symbol: str) -> Asset:
         """What the broker knows of `symbol`: tradable, fractionable, …; `NotFoundError` when it

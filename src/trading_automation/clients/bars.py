@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from trading_automation.clients.alpaca_params import symbol_param
+from trading_automation.clients.errors import REQUEST_ID_HEADER, UnexpectedResponseError
+from trading_automation.clients.http import JsonHttp
 from trading_automation.domain.bars import ADJUSTMENTS, Adjustment
 from trading_automation.domain.payloads import ApiDatetime, ApiDecimal, MaybeDecimal, api_number
 from trading_automation.errors import InvalidValueError
@@ -135,10 +137,32 @@ def bars_params(
     return params
 
 
-def bars_page(body: Any, rate_limit: RateLimit | None) -> BarsPage:
-    """The page a response body stands for (pydantic's `ValidationError` when it is not one)."""
-    page = BarsPage.model_validate(body)
-    return page.model_copy(update={"rate_limit": rate_limit})
+def request_bars(
+    http: JsonHttp, base_url: str, params: dict[str, str], *, service: str
+) -> BarsPage:
+    """Send one `GET /v2/stocks/bars` and read its page; `UnexpectedResponseError` when the body
+    is not one."""
+    response = http.request(
+        "GET", base_url + BARS_PATH, path=BARS_PATH, service=service, params=params
+    )
+    body = http.json(response, path=BARS_PATH, service=service)
+    problem = None
+    if isinstance(body, dict):
+        try:
+            page = BarsPage.model_validate(body)
+            return page.model_copy(update={"rate_limit": RateLimit.from_headers(response.headers)})
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+            problem = f"unreadable bars: {where}: {first.get('msg', 'invalid')}"
+    raise UnexpectedResponseError(
+        problem or f"expected a JSON object of bars, got {type(body).__name__}",
+        service=service,
+        method="GET",
+        path=BARS_PATH,
+        status_code=response.status_code,
+        request_id=response.headers.get(REQUEST_ID_HEADER),
+    )
 
 
 BarsPage.model_rebuild()
