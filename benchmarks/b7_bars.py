@@ -152,7 +152,8 @@ def run(
                 f"{base_peak_kb / 1024:,.0f} MB for raw COPY (each in a fresh process); "
                 f"holding the {rows:,} rows at once would take about {held_mb:,.0f} MB more: "
                 "both stream page by page",
-                f"{seconds:,.1f} s through the repository, {base_seconds:,.1f} s for raw COPY",
+                f"{seconds:,.1f} s through the repository, {base_seconds:,.1f} s for raw COPY "
+                f"(median of {repeat} repetition(s): each loads {rows:,} rows)",
             ],
         )
     )
