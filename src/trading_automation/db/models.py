@@ -404,12 +404,21 @@ def _datetime_validator(field: str) -> Any:
     return validate
 
 
-def install_validators(*models: type[Base]) -> None:
+def _install_validators() -> None:
     """Check decimals and datetimes when they are assigned, naming the column at fault.
 
     The column types check again when binding, which also covers Core statements; this layer
     makes the ORM report `trade.filled_qty` instead of a bare value, at the line that set it.
     """
+    models: tuple[type[Base], ...] = (
+        CongressTradeFeed,
+        Trade,
+        JobRun,
+        JobRunAttempt,
+        ApiRequest,
+        IngestCheckpoint,
+        LotClose,
+    )
     for model in models:
         for attribute in inspect(model).column_attrs:
             column = attribute.columns[0]
@@ -424,6 +433,4 @@ def install_validators(*models: type[Base]) -> None:
             event.listen(getattr(model, attribute.key), "set", validator, retval=True)
 
 
-install_validators(
-    CongressTradeFeed, Trade, JobRun, JobRunAttempt, ApiRequest, IngestCheckpoint, LotClose
-)
+_install_validators()
