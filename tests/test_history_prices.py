@@ -181,6 +181,24 @@ def test_unknown_delisted_and_invalid_symbols_are_recorded_and_not_asked_for_aga
     assert [r.query["symbols"] for r in tail if r.path == "/v2/stocks/bars"] == ["AAPL,MSFT"]
 
 
+def test_a_refusal_that_names_no_symbol_stops_the_run_and_marks_nothing_unknown(
+    database: Database, sandbox: Sandbox
+) -> None:
+    from trading_automation.clients import UnexpectedResponseError
+
+    sandbox.alpaca_data.faults.add(
+        Fault.http_status(
+            400, body='{"code": 40010001, "message": "invalid feed"}', path="/v2/stocks/bars"
+        )
+    )
+
+    with pytest.raises(UnexpectedResponseError, match="invalid feed"):
+        fetch(database, sandbox)
+    with database.transaction(readonly=True) as uow:
+        assert uow.price_symbols.unknown() == []
+    assert bar_requests(sandbox) == 1
+
+
 def test_retry_unknown_asks_again(database: Database, sandbox: Sandbox) -> None:
     fetch(database, sandbox, symbols=("ZZZZ",))
     again = fetch(database, sandbox, symbols=("ZZZZ",), retry_unknown=True)

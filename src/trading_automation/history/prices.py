@@ -218,7 +218,9 @@ class PriceFetch:
         try:
             return self._pages(request, states)
         except (UnexpectedResponseError, ValidationRefusedError) as error:
-            if error.status_code not in (400, 422):
+            # Only a refusal that names a symbol is about the symbols; any other (a bad feed,
+            # say) would refuse every symbol alike and must stop the run instead.
+            if error.status_code not in (400, 422) or "symbol" not in (error.api_message or ""):
                 raise
             if len(request.symbols) == 1:
                 self._unknown(request.symbols[0], f"refused by the data API: {error.api_message}")
