@@ -21,6 +21,8 @@ from benchmarks import (
     b4_startup,
     b5_claims,
     b6_open_job,
+    b7_bars,
+    b8_refresh,
     b12_overview,
 )
 from benchmarks.common import ADMIN_URL, Figure, libpq
@@ -34,6 +36,8 @@ SUITES: dict[str, Callable[..., list[Figure]]] = {
     "B4": b4_startup.run,
     "B5": b5_claims.run,
     "B6": b6_open_job.run,
+    "B7": b7_bars.run,
+    "B8": b8_refresh.run,
     "B12": b12_overview.run,
 }
 QUICK: dict[str, dict[str, int]] = {
@@ -42,6 +46,8 @@ QUICK: dict[str, dict[str, int]] = {
     "B3": {"count": 200, "repeat": 1},
     "B4": {"repeat": 10},
     "B6": {"repeat": 1},
+    "B7": {"count": 300, "years": 1, "sqlite_years": 1},
+    "B8": {"count": 300, "years": 1},
     "B12": {"count": 20_000, "repeat": 10},
 }
 

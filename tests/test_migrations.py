@@ -22,6 +22,9 @@ TABLES = {
     "lot_close",
     "account_snapshot",
     "alert",
+    "price_bar",
+    "price_symbol",
+    "history_fetch",
 }
 
 
@@ -57,7 +60,7 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0005_operations"
+    assert report.current == report.head == "0006_history"
     assert report.differences == []
     assert report.clean
 
@@ -135,7 +138,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0005_operations"
+    assert report.head == "0006_history"
     assert not report.clean
     assert report.differences == []
     assert not [r for r in caplog.records if "Detected" in r.getMessage()]
@@ -147,7 +150,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
         (migrate.upgrade, "9999", "cannot upgrade to 9999: no revision 9999"),
         (migrate.downgrade, "abc", "cannot downgrade to abc: no revision abc"),
         (migrate.upgrade, "+1", "cannot upgrade to +1: that steps past the newest revision"),
-        (migrate.upgrade, "0001+5", "cannot upgrade to 0001+5: that steps past the newest"),
+        (migrate.upgrade, "0001+9", "cannot upgrade to 0001+9: that steps past the newest"),
         (migrate.downgrade, "-9", "cannot downgrade to -9: that steps past base"),
     ],
 )

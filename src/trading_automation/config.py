@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     alpaca_secret_key: SecretStr | None = None
     alpaca_base_url: str = PAPER_ALPACA_BASE_URL
     alpaca_data_base_url: str = "https://data.alpaca.markets"
+    # The market-data feed: iex (free plans) or sip (every US exchange; a paid subscription).
+    alpaca_data_feed: Literal["iex", "sip"] = "iex"
 
     # Disclosures
     quiver_api_key: SecretStr | None = None
@@ -196,6 +198,11 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_DASHBOARD_PASSWORD_LENGTH:
             raise ValueError(f"must be at least {MIN_DASHBOARD_PASSWORD_LENGTH} characters long")
         return value
+
+    @field_validator("alpaca_data_feed", mode="before")
+    @classmethod
+    def _data_feed(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("exit_on_partial_sale", mode="before")
     @classmethod

@@ -60,6 +60,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         "Run the open-job against the local sandbox on an embedded database, twice.",
     ),
+    "history": (
+        "trading_automation.cli.history_commands",
+        "history",
+        "Load years of disclosures and daily prices into the database.",
+    ),
     "notify": (
         "trading_automation.cli.notify_command",
         "notify",

@@ -127,6 +127,19 @@ def _parse_money(_ctx: click.Context, _param: click.Parameter, value: str) -> De
     show_default=True,
     help="Quiver bearer token required.",
 )
+@click.option(
+    "--history-from",
+    type=DATE,
+    help="Serve a synthetic disclosure history from this date to --today instead of the "
+    "fixture days (paged like Quiver's bulk endpoint).",
+)
+@click.option(
+    "--bars-per-minute",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Daily-bars requests allowed a minute, like Alpaca (0: no limit).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line of URLs and keys.")
 @click.option("--quiet", is_flag=True, help="Do not log each request to standard error.")
 def sandbox(
@@ -148,6 +161,8 @@ def sandbox(
     key_id: str,
     secret_key: str,
     quiver_key: str,
+    history_from: date | None,
+    bars_per_minute: int,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -158,7 +173,12 @@ def sandbox(
     scriptable through /_sandbox/... control endpoints (see the README).
     """
     from trading_automation.domain.timestamps import NEW_YORK
-    from trading_automation.sandbox import OrderScript, Sandbox
+    from trading_automation.sandbox import OrderScript, Sandbox, SyntheticDisclosures
+
+    if history_from is not None and history_from > today:
+        raise click.BadParameter(
+            f"{history_from} is after --today {today}", param_hint="--history-from"
+        )
 
     orders: list[dict[str, Any]] = []
     if seed_orders:
@@ -188,6 +208,8 @@ def sandbox(
         data_port=data_port,
         quiver_port=quiver_port,
         log=None if quiet else log,
+        history=SyntheticDisclosures(start=history_from, end=today) if history_from else None,
+        bars_per_minute=bars_per_minute or None,
     )
     stop = threading.Event()
 

@@ -29,6 +29,12 @@ from trading_automation.clients.alpaca_params import (
     required,
     symbol_param,
 )
+from trading_automation.clients.bars import (
+    MAX_BARS_LIMIT,
+    BarsPage,
+    bars_params,
+    request_bars,
+)
 from trading_automation.clients.errors import (
     REQUEST_ID_HEADER,
     ApiError,
@@ -58,6 +64,7 @@ from trading_automation.clients.models import (
     Position,
 )
 from trading_automation.config import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
+from trading_automation.domain.bars import Adjustment
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.errors import ConfigurationError, InvalidValueError
 
@@ -149,6 +156,7 @@ class AlpacaClient(PooledClient):
             "base_url": settings.alpaca_base_url,
             "data_base_url": settings.alpaca_data_base_url,
             "paper": settings.paper_trading,
+            "data_feed": settings.alpaca_data_feed,
             "timeouts": Timeouts.from_settings(settings),
             "retry": RetryPolicy.from_settings(settings),
         }
@@ -326,6 +334,32 @@ class AlpacaClient(PooledClient):
         )
         body = self._http.json(response, path=path, service=_DATA)
         return self._model(LatestTrade, body, path, service=_DATA, response=response)
+
+    def bars(
+        self,
+        symbols: Iterable[str],
+        *,
+        start: date,
+        end: date,
+        adjustment: Adjustment = "all",
+        limit: int = MAX_BARS_LIMIT,
+        page_token: str | None = None,
+        timeframe: str = "1Day",
+    ) -> BarsPage:
+        """One page of daily bars of `symbols` from `start` to `end` inclusive (market-data API,
+        the configured feed), prices exact; pass `next_page_token` back as `page_token` for the
+        next page. The page's `rate_limit` holds the response's X-RateLimit-* headers."""
+        params = bars_params(
+            symbols,
+            start=start,
+            end=end,
+            timeframe=timeframe,
+            adjustment=adjustment,
+            feed=self.data_feed,
+            limit=limit,
+            page_token=page_token,
+        )
+        return request_bars(self._http, self.data_base_url, params, service=_DATA)
 
     def asset(self, symbol: str) -> Asset:
         """What the broker knows of `symbol`: tradable, fractionable, …; `NotFoundError` when it

@@ -128,10 +128,12 @@ class NotFoundError(ApiError):
 class RateLimitedError(ApiError):
     """Still rate limited (HTTP 429) after the allowed retries: wait a minute, or make fewer calls.
 
-    `retry_after_s` is the wait the service asked for, when it said.
+    `retry_after_s` is the wait the service asked for, when it said; `reset_at` the Unix time
+    (seconds) its allowance refills, when an `X-RateLimit-Reset` header said (Alpaca).
     """
 
     retry_after_s: float | None = None
+    reset_at: float | None = None
 
 
 class RequestBudgetSpentError(RateLimitedError):
@@ -210,6 +212,7 @@ def error_from_response(
     if status == 429:
         error = RateLimitedError("rate limited", **common)
         error.retry_after_s = retry_after_seconds(response)
+        error.reset_at = _reset_at(response)
         return error
     if status >= 500:
         return ServiceUnavailableError("service error", **common)
@@ -224,6 +227,14 @@ def _sell_quantities(message: str) -> tuple[Decimal | None, Decimal | None]:
         if (match := re.search(rf"{name}:\s*(\d+(?:\.\d+)?)", message))
     }
     return found.get("requested"), found.get("available")
+
+
+def _reset_at(response: httpx.Response) -> float | None:
+    """The Unix time an `X-RateLimit-Reset` header names, when it names one."""
+    try:
+        return float(response.headers.get("X-RateLimit-Reset", "").strip())
+    except ValueError:
+        return None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -103,6 +103,36 @@ class QuiverClient(PooledClient):
             )
         return records
 
+    def congress_trading_page(
+        self, page: int, page_size: int, *, gate: RequestGate | None = None
+    ) -> list[Any]:
+        """One page of Quiver's whole congress-trading history (the bulk endpoint without
+        `date`), exactly as received; an empty page is past the end. `gate` as for
+        `congress_trading`: every page counts against the bulk endpoints' shared budget."""
+        if page < 1:
+            raise InvalidValueError("page", f"pages are numbered from 1, got {page}")
+        if page_size < 1:
+            raise InvalidValueError("page_size", f"must be at least 1, got {page_size}")
+        path = f"/bulk/congresstrading?page={page}&page_size={page_size}"
+        response = self._http.request(
+            "GET",
+            f"{self.base_url}/bulk/congresstrading",
+            path=path,
+            params={"page": str(page), "page_size": str(page_size)},
+            gate=gate,
+        )
+        records, problem = _records(self._http, response, path)
+        if problem is not None:
+            raise UnexpectedResponseError(
+                f"congress trading history page {page} is unreadable: {problem}",
+                service=_SERVICE,
+                method="GET",
+                path=path,
+                status_code=response.status_code,
+                request_id=response.headers.get(REQUEST_ID_HEADER),
+            )
+        return records
+
 
 def _records(http: JsonHttp, response: httpx.Response, path: str) -> tuple[list[Any], str | None]:
     """The records of a response, or what is wrong with it."""

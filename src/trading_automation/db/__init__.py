@@ -26,6 +26,7 @@ from trading_automation.db.errors import (
     SerializationFailureError,
     UniqueConstraintViolationError,
 )
+from trading_automation.db.history_models import HistoryFetch, PriceBar, PriceSymbol
 from trading_automation.db.models import (
     ApiRequest,
     Base,
@@ -99,6 +100,7 @@ __all__ = [
     "FeedEntry",
     "FeedTransaction",
     "ForeignKeyViolationError",
+    "HistoryFetch",
     "IngestCheckpoint",
     "IngestCheckpointRepository",
     "IntegrityViolationError",
@@ -119,6 +121,8 @@ __all__ = [
     "OrderType",
     "Page",
     "Party",
+    "PriceBar",
+    "PriceSymbol",
     "QueryTimeoutError",
     "ReadOnlyTransactionError",
     "RetryableDatabaseError",

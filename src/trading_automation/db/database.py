@@ -39,6 +39,9 @@ from trading_automation.db.repositories import (
     SnapshotRepository,
     TradeRepository,
 )
+from trading_automation.db.repositories.history_fetches import HistoryFetchRepository
+from trading_automation.db.repositories.price_symbols import PriceSymbolRepository
+from trading_automation.db.repositories.prices import PriceBarRepository
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -97,6 +100,21 @@ class UnitOfWork:
     def alerts(self) -> AlertRepository:
         """Alerts recorded and sent, one per problem and day."""
         return AlertRepository(self.session)
+
+    @cached_property
+    def prices(self) -> PriceBarRepository:
+        """Daily price bars."""
+        return PriceBarRepository(self.session)
+
+    @cached_property
+    def price_symbols(self) -> PriceSymbolRepository:
+        """Per-symbol bar coverage, adjustments to refetch, unknown symbols."""
+        return PriceSymbolRepository(self.session)
+
+    @cached_property
+    def history_fetches(self) -> HistoryFetchRepository:
+        """Progress of the paged disclosure-history fetches."""
+        return HistoryFetchRepository(self.session)
 
     @contextmanager
     def savepoint(self) -> Iterator[UnitOfWork]:

@@ -95,6 +95,7 @@ class CongressTradeFeed(Base):
         Index("ix_congress_trade_feed_filing_date_id", "filing_date", "id"),
         Index("ix_congress_trade_feed_ticker_filing_date", "ticker", "filing_date"),
         Index("ix_congress_trade_feed_member_name_filing_date", "member_name", "filing_date"),
+        Index("ix_congress_trade_feed_published_at", "published_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -109,6 +110,9 @@ class CongressTradeFeed(Base):
     raw_json: Mapped[Any] = mapped_column(RawJSONDocument)
     problems: Mapped[list[str] | None] = mapped_column(JSONDocument)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the record became public (`domain.filings.publication_time`); null only for a
+    # malformed record with no readable upload time or filing date.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     trades: Mapped[list[Trade]] = relationship(back_populates="feed_record", passive_deletes=True)
 

@@ -9,6 +9,10 @@ character a database refuses: a NUL or a lone surrogate becomes U+FFFD there, a 
 could not be computed from what was sent. The raw record itself is kept whole and exact in
 `raw_json` (see `trading_automation.domain.jsonvalues.storage_text`), so a NUL in a field the
 system does not read (a comment) changes nothing: the filing is still traded.
+
+Point in time: every record carries `published_at`, the moment it became public
+(`publication_time`): Quiver's upload time when given, else the end of its `Filed` day in New York.
+Nothing may act on a filing before that moment.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from trading_automation.domain.enums import FeedTransaction, Party
 from trading_automation.domain.jsonvalues import canonical_json, storage_text, without_unstorable
+from trading_automation.domain.timestamps import NEW_YORK
 
 CLIENT_ORDER_ID_PREFIX = "ta-"
 
@@ -54,6 +59,9 @@ MAX_TEXT_CHARS = 200
 MAX_RECORD_CHARS = 1_000_000
 # Raw values quoted in a problem are cut to this many characters.
 _QUOTE_CHARS = 60
+# The last day whose end in New York a datetime can hold.
+_LAST_DAY = date.max - timedelta(days=1)
+_LAST_INSTANT = datetime.combine(date.max, time(0), UTC)
 
 
 def row_hash(raw: Any) -> str:
@@ -152,6 +160,44 @@ def parse_quiver_date(value: object) -> date | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
 
 
+def end_of_day_new_york(day: date) -> datetime:
+    """The instant `day` ends in New York (midnight starting the next day), in UTC."""
+    if day >= _LAST_DAY:
+        return _LAST_INSTANT  # no later instant exists; only a malformed date gets here
+    return datetime.combine(day + timedelta(days=1), time(0), NEW_YORK).astimezone(UTC)
+
+
+def parse_upload_time(value: object) -> datetime | None:
+    """Quiver's `Quiver_Upload_Time` as an aware UTC instant, or None when absent or unreadable.
+
+    An ISO timestamp without an offset is UTC (Quiver writes `Z` on its upload times); a bare
+    date stands for the end of that day in New York, never its start: an instant too early would
+    let a backtest act on a filing before it was public.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return end_of_day_new_york(date.fromisoformat(text))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def publication_time(raw: object, filing_date: date | None) -> datetime | None:
+    """When a record became public (the point-in-time rule): its `Quiver_Upload_Time` when present
+    and readable, else the end of its `Filed` day in New York; None when neither is known."""
+    if isinstance(raw, Mapping):
+        uploaded = parse_upload_time(raw.get("Quiver_Upload_Time"))
+        if uploaded is not None:
+            return uploaded
+    return end_of_day_new_york(filing_date) if filing_date is not None else None
+
+
 @dataclass(frozen=True)
 class NormalizedFiling:
     """A raw record with its normalised fields and keys, ready to store."""
@@ -167,6 +213,8 @@ class NormalizedFiling:
     filing_date: date | None
     party: Party | None
     problems: tuple[str, ...]
+    # When the record became public (see `publication_time`); None only for a malformed record.
+    published_at: datetime | None = None
 
     @property
     def stored_json(self) -> str:
@@ -212,6 +260,7 @@ def normalize_record(raw: Any, *, canonical: str | None = None) -> NormalizedFil
             filing_date=None,
             party=None,
             problems=(f"record is not a JSON object but {type(raw).__name__}",),
+            published_at=None,
         )
     problems: list[str] = []
     if len(canonical) > MAX_RECORD_CHARS:
@@ -266,4 +315,5 @@ def normalize_record(raw: Any, *, canonical: str | None = None) -> NormalizedFil
         filing_date=filing_date,
         party=normalize_party(raw.get("Party")),
         problems=tuple(problems),
+        published_at=publication_time(raw, filing_date),
     )

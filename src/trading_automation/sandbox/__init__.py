@@ -33,7 +33,14 @@ from trading_automation.sandbox.alpaca import (
 )
 from trading_automation.sandbox.alpaca_servers import AlpacaDataServer, AlpacaTradingServer
 from trading_automation.sandbox.faults import Fault
+from trading_automation.sandbox.history_bars import SyntheticBars
+from trading_automation.sandbox.history_disclosures import SyntheticDisclosures
 from trading_automation.sandbox.market import OPEN, MarketCalendar
+from trading_automation.sandbox.market_data import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    BarsEndpoint,
+    RateWindow,
+)
 from trading_automation.sandbox.orders import OrderScript
 from trading_automation.sandbox.process import SandboxControl, SandboxProcess
 from trading_automation.sandbox.quiver import DEFAULT_QUIVER_KEY, QuiverServer
@@ -50,6 +57,8 @@ __all__ = [
     "Sandbox",
     "SandboxControl",
     "SandboxProcess",
+    "SyntheticBars",
+    "SyntheticDisclosures",
 ]
 
 
@@ -62,6 +71,11 @@ class Sandbox:
 
     The paper account starts empty; `orders` preloads it with Alpaca order payloads, e.g.
     `trading_automation.db.seed.alpaca_orders()` so that it agrees with a `db seed` database.
+
+    The market-data server also serves daily bars of any symbol from `bars` (a seeded
+    `SyntheticBars` by default), at most `bars_per_minute` bars requests a minute (None: no
+    limit). With `history`, Quiver serves that synthetic disclosure history instead of the day
+    files.
     """
 
     def __init__(
@@ -86,6 +100,10 @@ class Sandbox:
         quiver_port: int = 0,
         log: Callable[[str], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        history: SyntheticDisclosures | None = None,
+        bars: SyntheticBars | None = None,
+        bars_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.broker = AlpacaBroker(
             key_id=key_id,
@@ -100,10 +118,22 @@ class Sandbox:
             orders=orders,
             monotonic=monotonic,
         )
+        self.bars = bars or SyntheticBars(calendar=self.broker.calendar)
+        self.bars_endpoint = BarsEndpoint(
+            self.bars,
+            today=lambda: self.broker.now().astimezone(NEW_YORK).date(),
+            window=RateWindow(bars_per_minute, monotonic=monotonic, wall=wall),
+        )
         self.alpaca = AlpacaTradingServer(self.broker, port=alpaca_port, log=log)
-        self.alpaca_data = AlpacaDataServer(self.broker, port=data_port, log=log)
+        self.alpaca_data = AlpacaDataServer(
+            self.broker, bars=self.bars_endpoint, port=data_port, log=log
+        )
         self.quiver = QuiverServer(
-            api_key=quiver_key, directory=quiver_directory, port=quiver_port, log=log
+            api_key=quiver_key,
+            directory=quiver_directory,
+            history=history,
+            port=quiver_port,
+            log=log,
         )
 
     def start(self) -> Self:

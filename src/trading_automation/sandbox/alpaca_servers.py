@@ -3,11 +3,13 @@ over one shared `AlpacaBroker`, each requiring Alpaca's key headers exactly."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import unquote
 
 from trading_automation import fixtures
 from trading_automation.sandbox.alpaca import AlpacaBroker
+from trading_automation.sandbox.market_data import BarsEndpoint
 from trading_automation.sandbox.order_requests import parse_instant
 from trading_automation.sandbox.orders import OrderScript
 from trading_automation.sandbox.server import Reply, Request, SandboxServer
@@ -98,12 +100,21 @@ class AlpacaTradingServer(_AlpacaServer):
 
 
 class AlpacaDataServer(_AlpacaServer):
-    """Alpaca's market-data API (`ALPACA_DATA_BASE_URL`): latest trades from the price table."""
+    """Alpaca's market-data API (`ALPACA_DATA_BASE_URL`): latest trades from the price table,
+    and daily bars (`GET /v2/stocks/bars`) from `bars` when given."""
 
     name = "alpaca-data"
 
+    def __init__(
+        self, broker: AlpacaBroker, *, bars: BarsEndpoint | None = None, **options: Any
+    ) -> None:
+        super().__init__(broker, **options)
+        self.bars = bars
+
     def route(self, request: Request) -> Reply:
-        """`GET /v2/stocks/{symbol}/trades/latest`."""
+        """`GET /v2/stocks/{symbol}/trades/latest` and `GET /v2/stocks/bars`."""
+        if request.path == "/v2/stocks/bars" and request.method == "GET" and self.bars:
+            return self.bars.answer(request)
         parts = request.path.strip("/").split("/")
         if (
             request.method == "GET"
@@ -113,3 +124,27 @@ class AlpacaDataServer(_AlpacaServer):
         ):
             return self.broker.latest_trade(parts[2])
         return Reply(404, {"message": "Not Found"})
+
+    def control(self, request: Request) -> Reply | None:
+        """Adds `splits` (POST `{"symbol": "ABC", "day": "2024-06-18", "ratio": 2}`) and
+        `rate_limit` (POST `{"per_minute": 5}`, null for none) to the common ones."""
+        name = request.path.removeprefix("/_sandbox/").strip("/")
+        if self.bars is not None and request.method == "POST" and name == "splits":
+            body = request.json()
+            self.bars.bars.add_split(
+                str(body["symbol"]).upper(), date.fromisoformat(body["day"]), int(body["ratio"])
+            )
+            return Reply(
+                200,
+                {
+                    "splits": {
+                        k: [[d.isoformat(), r] for d, r in v]
+                        for k, v in self.bars.bars.splits.items()
+                    }
+                },
+            )
+        if self.bars is not None and request.method == "POST" and name == "rate_limit":
+            per_minute = request.json().get("per_minute")
+            self.bars.window.set_limit(None if per_minute is None else int(per_minute))
+            return Reply(200, {"per_minute": per_minute})
+        return super().control(request)

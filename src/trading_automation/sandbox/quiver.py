@@ -2,7 +2,12 @@
 
 A day file is named `YYYY-MM-DD.json` and holds the response body for `?date=YYYYMMDD` exactly
 (so a file may hold `null`, `[]` or even garbage, to exercise the client). A day without a file
-is an empty array. Without `date`, every day's records are served, newest day first.
+is an empty array. Without `date`, every day's records are served, newest day first, paged by
+`page` (from 1) and `page_size` when given.
+
+With a synthetic `history` (`SyntheticDisclosures`), it serves that instead: `?date=` the
+records uploaded that day, and without `date` the whole history newest first, in pages of
+`page_size` (default 1,000); a day set with `set_day` changes what `?date=` answers only.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from typing import Any
 
 from trading_automation import fixtures
 from trading_automation.domain.jsonvalues import dumps, loads
+from trading_automation.sandbox.history_disclosures import SyntheticDisclosures
 from trading_automation.sandbox.server import Reply, Request, SandboxServer
 
 DEFAULT_QUIVER_KEY = "sandbox-quiver-key"
 BASE_PATH = "/beta"
 ENDPOINT = f"{BASE_PATH}/bulk/congresstrading"
+HISTORY_PAGE_SIZE = 1000
 
 DayBody = bytes | str | list[dict[str, Any]] | None
 
@@ -43,10 +50,12 @@ class QuiverServer(SandboxServer):
         *,
         api_key: str = DEFAULT_QUIVER_KEY,
         directory: Traversable | Path | None = None,
+        history: SyntheticDisclosures | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.api_key = api_key
+        self.history = history
         self.directory: Traversable | Path = directory or fixtures.quiver_directory()
         self._days_lock = threading.Lock()
         self._overrides: dict[date, bytes] = {}
@@ -71,6 +80,8 @@ class QuiverServer(SandboxServer):
         with self._days_lock:
             if day in self._overrides:
                 return self._overrides[day]
+        if self.history is not None:
+            return dumps(self.history.day(day)).encode()
         entry = self.directory / f"{day.isoformat()}.json"
         return entry.read_bytes() if entry.is_file() else b"[]"
 
@@ -98,19 +109,36 @@ class QuiverServer(SandboxServer):
             return Reply(404, {"detail": "Not found."})
         stamp = request.query.get("date")
         if stamp is None:
-            records: list[Any] = []
-            for day in self._days():
-                try:
-                    body = loads(self.day_body(day) or b"null")
-                except ValueError:
-                    continue
-                records.extend(body if isinstance(body, list) else [])
-            return Reply(200, records)
+            return self._history(request.query)
         try:
             day = datetime.strptime(stamp, "%Y%m%d").date()  # noqa: DTZ007 - a calendar date
         except ValueError:
             return Reply(400, {"detail": "Invalid date. Use the format YYYYMMDD."})
         return Reply(200, raw=self.day_body(day))
+
+    def _history(self, query: dict[str, str]) -> Reply:
+        """Every record, newest day first: one page of them when `page` or `page_size` is given
+        (always with a synthetic history)."""
+        paged = self.history is not None or "page" in query or "page_size" in query
+        try:
+            page = int(query.get("page", "1"))
+            size = int(query.get("page_size", str(HISTORY_PAGE_SIZE)))
+        except ValueError:
+            return Reply(400, {"detail": "page and page_size must be whole numbers."})
+        if page < 1 or size < 1:
+            return Reply(400, {"detail": "page and page_size start at 1."})
+        if self.history is not None:
+            return Reply(200, self.history.page(page, size))
+        records: list[Any] = []
+        for day in self._days():
+            try:
+                body = loads(self.day_body(day) or b"null")
+            except ValueError:
+                continue
+            records.extend(body if isinstance(body, list) else [])
+        if not paged:
+            return Reply(200, records)
+        return Reply(200, records[(page - 1) * size : page * size])
 
     def control(self, request: Request) -> Reply | None:
         """Adds `days/YYYY-MM-DD` (POST a body to serve for that day; DELETE `days` to undo)."""

@@ -42,6 +42,7 @@ COPY_COLUMNS = (
     "raw_json",
     "problems",
     "ingested_at",
+    "published_at",
 )
 
 
@@ -132,6 +133,7 @@ class CongressFeedRepository:
             "raw_json": StoredJson(filing.stored_json),
             "problems": list(filing.problems) or None,
             "ingested_at": when,
+            "published_at": filing.published_at,
         }
 
     def _insert_many(self, rows: list[dict[str, Any]]) -> int:
@@ -201,6 +203,25 @@ class CongressFeedRepository:
     def latest_filing_date(self) -> date | None:
         """The newest filing date among stored records."""
         return self.session.scalar(select(func.max(CongressTradeFeed.filing_date)))
+
+    def earliest_filing_date(self) -> date | None:
+        """The oldest filing date among well-formed stored records."""
+        return self.session.scalar(
+            select(func.min(CongressTradeFeed.filing_date)).where(
+                CongressTradeFeed.problems.is_(None)
+            )
+        )
+
+    def tickers(self) -> list[str]:
+        """Every ticker of a well-formed stored record, sorted."""
+        return list(
+            self.session.scalars(
+                select(CongressTradeFeed.ticker)
+                .where(CongressTradeFeed.problems.is_(None), CongressTradeFeed.ticker.is_not(None))
+                .distinct()
+                .order_by(CongressTradeFeed.ticker)
+            )
+        )
 
     def page(
         self,
@@ -302,6 +323,7 @@ def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]
         filing.stored_json,
         json_dumps(list(filing.problems)) if filing.problems else None,
         ingested_at,
+        filing.published_at,
     )
 
 
