@@ -20,6 +20,7 @@ TABLES = {
     "api_request",
     "ingest_checkpoint",
     "lot_close",
+    "filing_skip",
 }
 
 
@@ -55,7 +56,7 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0004"
+    assert report.current == report.head == "0005_strategy"
     assert report.differences == []
     assert report.clean
 
@@ -133,7 +134,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0004"
+    assert report.head == "0005_strategy"
     assert not report.clean
     assert report.differences == []
     assert not [r for r in caplog.records if "Detected" in r.getMessage()]
@@ -146,7 +147,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
         (migrate.downgrade, "abc", "cannot downgrade to abc: no revision abc"),
         (migrate.upgrade, "+1", "cannot upgrade to +1: that steps past the newest revision"),
         (migrate.upgrade, "0001+5", "cannot upgrade to 0001+5: that steps past the newest"),
-        (migrate.downgrade, "-5", "cannot downgrade to -5: that steps past base"),
+        (migrate.downgrade, "-9", "cannot downgrade to -9: that steps past base"),
     ],
 )
 def test_a_revision_that_cannot_be_found_or_reached_is_named_in_one_line(
@@ -197,6 +198,7 @@ def test_unique_constraints_are_named_and_cover_the_spec_keys(migrated_engine: E
         "uq_trade_source_hash": ["source_hash"],
         "uq_trade_client_order_id": ["client_order_id"],
         "uq_trade_alpaca_order_id": ["alpaca_order_id"],
+        "uq_trade_transaction_key": ["transaction_key"],
     }
     assert _unique_constraints(migrated_engine, "congress_trade_feed") == {
         "uq_congress_trade_feed_row_hash": ["row_hash"]

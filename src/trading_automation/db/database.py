@@ -32,6 +32,7 @@ from trading_automation.db.errors import RetryableDatabaseError
 from trading_automation.db.repositories import (
     ApiRequestRepository,
     CongressFeedRepository,
+    FilingSkipRepository,
     IngestCheckpointRepository,
     JobRunRepository,
     LotRepository,
@@ -85,6 +86,11 @@ class UnitOfWork:
     def checkpoints(self) -> IngestCheckpointRepository:
         """Per-day ingest high-water marks."""
         return IngestCheckpointRepository(self.session)
+
+    @cached_property
+    def skips(self) -> FilingSkipRepository:
+        """Filings decided against, with their rule."""
+        return FilingSkipRepository(self.session)
 
     @contextmanager
     def savepoint(self) -> Iterator[UnitOfWork]:

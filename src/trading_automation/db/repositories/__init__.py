@@ -16,6 +16,7 @@ from trading_automation.db.repositories.lots import (
     exit_key,
 )
 from trading_automation.db.repositories.pagination import Cursor, InvalidCursorError, Page
+from trading_automation.db.repositories.skips import FilingSkipRepository
 from trading_automation.db.repositories.trades import (
     ApplyResult,
     IntentResult,
@@ -32,6 +33,7 @@ __all__ = [
     "CongressFeedRepository",
     "Cursor",
     "FeedEntry",
+    "FilingSkipRepository",
     "IngestCheckpointRepository",
     "IntentResult",
     "InvalidCursorError",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from trading_automation.db.engine import json_dumps
 from trading_automation.db.models import CongressTradeFeed, Trade
+from trading_automation.db.repositories.amendments import Original, link_amendments, originals
 from trading_automation.db.repositories.pagination import (
     Cursor,
     Page,
@@ -42,6 +43,7 @@ COPY_COLUMNS = (
     "raw_json",
     "problems",
     "ingested_at",
+    "transaction_key",
 )
 
 
@@ -71,7 +73,8 @@ class CongressFeedRepository:
     def store(self, records: Iterable[Any], *, ingested_at: datetime | None = None) -> StoreResult:
         """Store raw records, skipping those already stored (same `row_hash`) in the database.
 
-        Malformed records are stored too, with their problems listed. Duplicates are decided by
+        Malformed records are stored too, with their problems listed; a later filing of a
+        transaction already stored is linked to its first (`amendments`). Duplicates are decided by
         the unique index (INSERT … ON CONFLICT DO NOTHING), so two writers storing the same
         records at once cannot both insert them. Small batches go in as multi-row INSERTs of up
         to 1,000 rows; on PostgreSQL a large batch is hashed first, the hashes already stored are
@@ -92,6 +95,8 @@ class CongressFeedRepository:
                 seen.add(hashed)
                 fresh.append(normalize_record(raw, canonical=text))
         new = self._copy_insert(fresh, when) if fresh else 0
+        if new:
+            link_amendments(self.session, {f.transaction_key for f in fresh})
         return StoreResult(received=len(items), new=new, duplicates=len(items) - new)
 
     def _dialect(self) -> str:
@@ -115,6 +120,8 @@ class CongressFeedRepository:
             new = self._copy_insert(filings, when)
         else:
             new = self._insert_many([self._row(filing, when) for filing in filings])
+        if new:
+            link_amendments(self.session, {filing.transaction_key for filing in filings})
         return StoreResult(received=len(filings), new=new, duplicates=len(filings) - new)
 
     @staticmethod
@@ -132,6 +139,7 @@ class CongressFeedRepository:
             "raw_json": StoredJson(filing.stored_json),
             "problems": list(filing.problems) or None,
             "ingested_at": when,
+            "transaction_key": filing.transaction_key,
         }
 
     def _insert_many(self, rows: list[dict[str, Any]]) -> int:
@@ -197,6 +205,36 @@ class CongressFeedRepository:
         for key, record_id in rows:
             found.setdefault(str(key), record_id)
         return found
+
+    def originals(self, transaction_keys: Iterable[str | None]) -> dict[str, Original]:
+        """The first stored record of each of these transactions (see `amendments`)."""
+        return originals(self.session, transaction_keys)
+
+    def filed_on(self, day: date) -> list[CongressTradeFeed]:
+        """Every record filed on `day`, by member and ticker."""
+        return list(
+            self.session.scalars(
+                select(CongressTradeFeed)
+                .where(CongressTradeFeed.filing_date == day)
+                .order_by(
+                    CongressTradeFeed.member_name,
+                    CongressTradeFeed.ticker,
+                    CongressTradeFeed.ingested_at,
+                    CongressTradeFeed.row_hash,
+                )
+            )
+        )
+
+    def member_names(self) -> list[str]:
+        """Every member name of the stored records, once each, sorted."""
+        return sorted(
+            str(name)
+            for name in self.session.scalars(
+                select(CongressTradeFeed.member_name)
+                .where(CongressTradeFeed.member_name.is_not(None))
+                .distinct()
+            )
+        )
 
     def latest_filing_date(self) -> date | None:
         """The newest filing date among stored records."""
@@ -302,6 +340,7 @@ def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]
         filing.stored_json,
         json_dumps(list(filing.problems)) if filing.problems else None,
         ingested_at,
+        filing.transaction_key,
     )
 
 
