@@ -65,6 +65,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run local Quiver and Alpaca (trading and market data) servers until Ctrl-C.",
     ),
+    "strategy": (
+        "trading_automation.cli.strategy_commands",
+        "strategy",
+        "Check the strategy file and explain the decisions it makes.",
+    ),
     "web": (
         "trading_automation.cli.web_command",
         "web",
