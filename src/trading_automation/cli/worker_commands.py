@@ -86,6 +86,7 @@ def open_job(app: AppContext, dry_run: bool, requested: date | None, force: bool
             quiver=quiver,
             echo=click.echo,
             progress=click.echo if sys.stdout.isatty() else None,
+            strategy=app.strategy,
         )
         try:
             result = job.run(options)
