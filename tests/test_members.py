@@ -39,7 +39,7 @@ def _same(first: str, second: str) -> bool:
         ("Jim Banks", "James E. Hon Banks"),
         ("Gerry Connolly", "Gerald E. Connolly"),
         ("French Hill", "James French Hill"),
-        ("Beto O'Rourke", "Beto O’Rourke"),
+        ("Beto O'Rourke", "Beto O\u2019Rourke"),
         ("Marjorie Taylor Greene", "Marjorie Greene"),
         ("Shelley Moore Capito", "Shelley Capito"),
         ("Sen. Ted Cruz", "Rafael Edward Cruz"),
