@@ -120,3 +120,69 @@ def _value(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     return json.dumps(str(value), ensure_ascii=False)
+
+
+def describe(strategy: Strategy) -> list[str]:
+    """The strategy in a few lines of words (the dashboard's card)."""
+    from trading_automation.domain.money import format_usd
+
+    members, rules, sizing, limits = (
+        strategy.members,
+        strategy.filings,
+        strategy.sizing,
+        strategy.limits,
+    )
+    whom = _said(
+        (True, f"only {', '.join(members.include)}" if members.include else "every member"),
+        (members.exclude, f"never {', '.join(members.exclude)}"),
+        (members.chambers, " and ".join(chamber.value for chamber in members.chambers)),
+        (members.parties, " or ".join(party_word(party) for party in members.parties)),
+    )
+    what = _said(
+        (
+            rules.min_trade_size_usd is not None,
+            f"disclosed size from {format_usd(rules.min_trade_size_usd or Decimal(0))}",
+        ),
+        (rules.ticker_types, f"TickerType {', '.join(rules.ticker_types)}"),
+        (rules.exclude_tickers, f"never {', '.join(rules.exclude_tickers)}"),
+        (
+            rules.max_report_lag_days is not None,
+            f"filed within {rules.max_report_lag_days} days of the trade",
+        ),
+        (rules.max_filing_age_days is not None, f"at most {rules.max_filing_age_days} days old"),
+    )
+    usd = format_usd(sizing.usd or Decimal(0))
+    how = {
+        "fixed": f"{usd} per order",
+        "equity_pct": f"{sizing.equity_pct}% of equity per order",
+        "scaled": f"{usd} x the disclosed size's multiplier ({len(sizing.brackets)} brackets)",
+    }[sizing.method]
+    bounds = f"from {format_usd(sizing.smallest_order)}"
+    if sizing.max_usd is not None:
+        bounds += f" to {format_usd(sizing.max_usd)}"
+    caps = _said(
+        (
+            limits.max_open_positions is not None,
+            f"at most {limits.max_open_positions} positions",
+        ),
+        (limits.max_symbol_pct is not None, f"{limits.max_symbol_pct}% of equity per symbol"),
+        (
+            limits.max_gross_exposure_pct is not None,
+            f"{limits.max_gross_exposure_pct}% of equity in all",
+        ),
+        (
+            limits.cash_floor_usd is not None,
+            f"{format_usd(limits.cash_floor_usd or Decimal(0))} of cash never spent",
+        ),
+    )
+    return [
+        f"Whom: {'; '.join(whom)}",
+        f"What and when: {'; '.join(what) if what else 'every BUY filing'}",
+        f"How much: {how}, {bounds}",
+        f"Limits: {'; '.join(caps) if caps else 'none'}",
+    ]
+
+
+def _said(*parts: tuple[object, str]) -> list[str]:
+    """The texts whose condition holds."""
+    return [text for condition, text in parts if condition]

@@ -15,10 +15,12 @@ from starlette.responses import Response
 from trading_automation import __version__
 from trading_automation.db.errors import DatabaseError
 from trading_automation.errors import InvalidValueError
+from trading_automation.strategy_toml import describe
 from trading_automation.web import charts, queries, trade_listing, views
 from trading_automation.web.dashboard import Dashboard, fields, json
 from trading_automation.web.ledger_pnl import NO_FILING
 from trading_automation.web.parameters import (
+    DECISION_CHOICES,
     DEFAULT_PAGE_SIZE,
     MALFORMED_CHOICES,
     STATUS_ORDER,
@@ -64,6 +66,7 @@ def overview(dashboard: Dashboard) -> views.Overview:
     with dashboard.database.transaction(readonly=True) as uow:
         aggregates = dashboard.aggregates.get(uow)
         latest = queries.latest_run(uow)
+        skips = uow.skips.counts_by_rule()
     activity = aggregates.activity
     return views.Overview(
         broker=dashboard.status(snapshot),
@@ -74,6 +77,23 @@ def overview(dashboard: Dashboard) -> views.Overview:
         newest_day=activity.newest_day,
         pnl=dashboard.pnl(aggregates, snapshot),
         latest_run=latest,
+        strategy=_strategy_view(dashboard, skips, latest),
+    )
+
+
+def _strategy_view(
+    dashboard: Dashboard, skips: dict[str, int], latest: queries.JobRunRecord | None
+) -> views.StrategyView:
+    """The strategy card: the dashboard's strategy file, and the one the latest run used."""
+    loaded = dashboard.strategy
+    used = (latest.summary or {}).get("strategy") if latest is not None else None
+    used_sha = used.get("sha256") if isinstance(used, dict) else None
+    return views.StrategyView(
+        file=str(loaded.path) if loaded.path else None,
+        sha256=loaded.sha256,
+        lines=describe(loaded.strategy),
+        skips_by_rule=skips,
+        latest_run_sha256=used_sha if used_sha != loaded.sha256 else None,
     )
 
 
@@ -153,6 +173,7 @@ def filings_page(dashboard: Dashboard, request: Request) -> Response:
         dashboard.last_known_status(),
         listing=listing,
         filters=filters,
+        decisions=DECISION_CHOICES,
         next_url=page_url("/filings", filters, listing.next_cursor),
         prev_url=page_url("/filings", filters, listing.prev_cursor),
         api_url=page_url("/api/filings", filters, None, always=True),
@@ -174,6 +195,9 @@ def _filings(
     malformed_text = (text_param(params, "malformed") or "any").lower()
     if malformed_text not in MALFORMED_CHOICES:
         raise InvalidValueError("malformed", "expected any, only or none")
+    decision = (text_param(params, "decision") or "any").lower()
+    if decision not in DECISION_CHOICES:
+        raise InvalidValueError("decision", f"expected {', '.join(DECISION_CHOICES)}")
     limit = limit_param(params)
     with dashboard.database.transaction(readonly=True) as uow:
         listing = queries.filing_listing(
@@ -185,6 +209,7 @@ def _filings(
             malformed=MALFORMED_CHOICES[malformed_text],
             limit=limit,
             cursor=text_param(params, "cursor"),
+            decision=None if decision == "any" else decision,
         )
     filters = present(
         ticker=ticker.upper() if ticker else None,
@@ -194,6 +219,7 @@ def _filings(
             "to": end.isoformat() if end else None,
         },
         malformed=malformed_text if malformed_text != "any" else None,
+        decision=decision if decision != "any" else None,
         limit=str(limit) if limit != DEFAULT_PAGE_SIZE else None,
     )
     return filters, listing

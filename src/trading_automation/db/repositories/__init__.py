@@ -2,7 +2,8 @@
 
 from trading_automation.db.repositories.api_requests import ApiRequestRepository, BudgetDecision
 from trading_automation.db.repositories.checkpoints import IngestCheckpointRepository
-from trading_automation.db.repositories.feed import CongressFeedRepository, FeedEntry, StoreResult
+from trading_automation.db.repositories.feed import CongressFeedRepository, StoreResult
+from trading_automation.db.repositories.feed_listing import FeedEntry
 from trading_automation.db.repositories.job_runs import (
     ClaimOutcome,
     ClaimResult,
