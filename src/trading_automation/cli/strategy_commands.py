@@ -137,8 +137,11 @@ def _recorded(
 ) -> str:
     from decimal import Decimal
 
+    from trading_automation.domain.enums import FeedTransaction
     from trading_automation.domain.money import format_quantity, format_usd
 
+    if record.problems or record.transaction is not FeedTransaction.BUY:
+        return "—"
     key = record.source_hash or ""
     skip = skips.get(key)
     trade = trades.get(key)
