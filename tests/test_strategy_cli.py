@@ -67,7 +67,7 @@ def test_explain_shows_each_filing_of_the_day_with_its_decision_and_what_was_rec
     ) in blocks
     assert (
         "Dan Crenshaw · TSLA · SELL, traded 2024-06-07 · filed 2024-06-19\n"
-        "  now:      not bought: a SELL disclosure (exits read sales)\n"
+        "  now:      not bought: its transaction is SELL, not a purchase\n"
         "  recorded: —"
     ) in blocks
 

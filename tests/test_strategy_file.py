@@ -233,3 +233,13 @@ def test_every_command_refuses_a_bad_strategy_file_in_one_message(tmp_path: Path
     assert f"{bad}: sizing.notional: not a key of the strategy file; did you mean sizing.usd?" in (
         result.stderr
     )
+
+
+def test_the_readme_shows_the_shipped_example_word_for_word() -> None:
+    readme = (EXAMPLE.parent / "README.md").read_text()
+    section = readme[readme.index("## The strategy") :]
+    start = section.index("```toml\n") + len("```toml\n")
+    block = section[start : section.index("\n```", start)]
+
+    assert block == EXAMPLE.read_text().rstrip("\n")
+    assert parse_strategy(block) == parse_strategy(EXAMPLE.read_bytes())

@@ -107,7 +107,7 @@ def _now(filing: object, amends: date | None, loaded: LoadedStrategy, day: date)
     if filing.malformed:
         return f"not traded: malformed ({'; '.join(filing.problems)})"
     if filing.transaction is not FeedTransaction.BUY:
-        return f"not bought: a {filing.transaction.value} disclosure (exits read sales)"
+        return f"not bought: its transaction is {filing.transaction.value}, not a purchase"
     facts = FilingFacts.from_filing(filing, amends=amends)
     strategy = loaded.strategy
     skip = screen(facts, strategy, today=day)
