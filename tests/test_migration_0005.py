@@ -149,7 +149,11 @@ def test_existing_trades_keep_their_keys_and_no_traded_filing_is_bought_again(
     assert first.amends_id is None
     assert again.amends_id == amended.amends_id == amended_again.amends_id == first.id
     assert records[CAPPED["Comments"]].amends_id is None
-    # Trades keep their keys; only the transaction's first trade takes its transaction key.
+    # Trades keep their keys and their filings (SQLite's table copies leave them linked); only
+    # the transaction's first trade takes its transaction key.
+    assert {t.source_hash: t.congress_trade_feed_id for t in before.values()} == {
+        keys[comment][0]: keys[comment][1] for comment in ("first", "amended", CAPPED["Comments"])
+    }
     assert before[keys["first"][0]].client_order_id == client_order_id_for(keys["first"][0])
     assert before[keys["first"][0]].transaction_key == first.transaction_key
     assert before[keys["amended"][0]].transaction_key is None
@@ -184,6 +188,10 @@ def test_the_downgrade_removes_what_the_upgrade_added_and_keeps_every_trade(
             }
             tables = set(inspect(connection).get_table_names())
             kept = connection.execute(select(_at_0004(Trade).c.symbol)).scalars().all()
+            old_trade = _at_0004(Trade)
+            linked = connection.execute(
+                select(old_trade.c.id).where(old_trade.c.congress_trade_feed_id.is_not(None))
+            ).all()
             triggers = (
                 connection.exec_driver_sql(
                     "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
@@ -198,10 +206,51 @@ def test_the_downgrade_removes_what_the_upgrade_added_and_keeps_every_trade(
         engine.dispose()
 
     assert sorted(kept) == ["AAPL", "AAPL", "MSFT"]
+    assert len(linked) == 3
     assert NEW_COLUMNS.isdisjoint(trade_columns | feed_columns)
     assert "filing_skip" not in tables
     if triggers is not None:  # the lot ledger's triggers survive SQLite's table copies
         assert triggers == ["lot_close_deleted", "lot_close_inserted", "lot_close_updated"]
+
+
+def test_a_sqlite_migration_leaving_a_broken_reference_is_refused_and_changes_nothing(
+    make_empty_url: Callable[[str], str],
+) -> None:
+    url = make_empty_url("sqlite")
+    config = alembic_config(make_settings(url))
+    upgrade(config, "0004")
+    engine = create_engine(make_settings(url).database_url)  # foreign keys off: SQLite's default
+    with engine.begin() as connection:
+        connection.execute(
+            _at_0004(Trade)
+            .insert()
+            .values(
+                id=uuid.uuid4(),
+                source_hash="c" * 64,
+                client_order_id="ta-" + "c" * 64,
+                congress_trade_feed_id=uuid.uuid4(),  # no such record
+                symbol="AAPL",
+                side=OrderSide.BUY,
+                order_type=OrderType.MARKET,
+                time_in_force=TimeInForce.DAY,
+                status=TradeStatus.NEW,
+                created_at=OPEN,
+                updated_at=OPEN,
+                version=1,
+                closed_qty=Decimal(0),
+            )
+        )
+    engine.dispose()
+
+    with pytest.raises(RuntimeError, match=r"breaking a foreign key, e\.g\. trade row"):
+        upgrade(config, "head")
+    engine = create_engine(make_settings(url).database_url)
+    try:
+        with engine.connect() as connection:
+            revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            assert revision.scalar_one() == "0004"
+    finally:
+        engine.dispose()
 
 
 def test_the_migration_date_is_a_plain_date() -> None:
