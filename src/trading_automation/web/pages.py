@@ -173,7 +173,6 @@ def filings_page(dashboard: Dashboard, request: Request) -> Response:
         dashboard.last_known_status(),
         listing=listing,
         filters=filters,
-        decisions=DECISION_CHOICES,
         next_url=page_url("/filings", filters, listing.next_cursor),
         prev_url=page_url("/filings", filters, listing.prev_cursor),
         api_url=page_url("/api/filings", filters, None, always=True),
