@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from trading_automation.domain.enums import FeedTransaction, Party
@@ -197,10 +198,10 @@ class NormalizedFiling:
         """True when something needed to trade the filing is missing or unreadable."""
         return bool(self.problems)
 
-    @property
+    @cached_property
     def transaction_key(self) -> str | None:
         """The key of the transaction this record discloses (see `transaction_key`); None for a
-        malformed record."""
+        malformed record. Worked out once per record."""
         if self.problems or not (self.member_name and self.ticker and self.filing_date):
             return None
         return transaction_key(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 BIOGUIDE_ID = re.compile(r"^[A-Z]\d{6}$")
 
@@ -160,8 +161,10 @@ def same_member(first: MemberName, second: MemberName) -> bool:
     return any(a & b for a in first.given for b in second.given)
 
 
+@lru_cache(maxsize=4096)
 def member_identity(name: str | None) -> str:
-    """A member as a transaction's identity reads it: one text however the name is spelled."""
+    """A member as a transaction's identity reads it: one text however the name is spelled
+    (remembered: a day's filings name a few hundred members many times over)."""
     parsed = parse_name(name or "")
     return parsed.identity if parsed is not None else " ".join((name or "").split()).casefold()
 

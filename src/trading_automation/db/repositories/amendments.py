@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, ColumnElement, Text, any_, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from trading_automation.db.models import CongressTradeFeed
 
-# Keys per statement: well inside both databases' bind parameter limits.
+# Keys per statement on SQLite: well inside its bind parameter limit.
 KEYS_PER_STATEMENT = 1000
 
 
@@ -41,6 +41,19 @@ def _chunks(keys: Iterable[str | None]) -> Iterable[list[str]]:
         yield wanted[start : start + KEYS_PER_STATEMENT]
 
 
+def _among(session: Session, keys: Iterable[str | None]) -> Iterable[ColumnElement[bool]]:
+    """`transaction_key` among `keys`, as few conditions as the dialect allows: one array
+    parameter on PostgreSQL, a thousand parameters at a time on SQLite."""
+    column = CongressTradeFeed.transaction_key
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = sorted({key for key in keys if key})
+        if wanted:
+            yield column == any_(literal(wanted, ARRAY(Text)))
+        return
+    for chunk in _chunks(keys):
+        yield column.in_(chunk)
+
+
 def link_amendments(session: Session, keys: Iterable[str | None]) -> None:
     """Point every record of these transactions that is not the first at the first one."""
     feed = CongressTradeFeed
@@ -52,11 +65,22 @@ def link_amendments(session: Session, keys: Iterable[str | None]) -> None:
         .limit(1)
         .scalar_subquery()
     )
-    for chunk in _chunks(keys):
+    for among in _among(session, keys):
+        # Most transactions are filed once: only those stored more than once need a link.
+        repeated = list(
+            session.scalars(
+                select(feed.transaction_key)
+                .where(among)
+                .group_by(feed.transaction_key)
+                .having(func.count() > 1)
+            )
+        )
+        if not repeated:
+            continue
         session.execute(
             update(feed)
             .where(
-                feed.transaction_key.in_(chunk),
+                next(iter(_among(session, repeated))),
                 feed.amends_id.is_(None),
                 feed.id != original,
             )
@@ -69,10 +93,10 @@ def originals(session: Session, keys: Iterable[str | None]) -> dict[str, Origina
     """The first stored record of each of these transactions (those stored at all)."""
     feed = CongressTradeFeed
     found: dict[str, Original] = {}
-    for chunk in _chunks(keys):
+    for among in _among(session, keys):
         rows = session.execute(
             select(feed.transaction_key, feed.id, feed.source_hash, feed.filing_date)
-            .where(feed.transaction_key.in_(chunk))
+            .where(among)
             .order_by(feed.transaction_key, feed.ingested_at, feed.filing_date, feed.row_hash)
         ).all()
         for key, record_id, source_hash, filing_date in rows:
