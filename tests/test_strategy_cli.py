@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,3 +112,31 @@ def test_explain_refuses_a_date_that_is_not_one(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: ")
     assert "2024-02-30 is not a date" in result.stderr
+
+
+def test_open_job_prints_skips_per_rule_and_warns_about_an_unknown_member(
+    make_empty_url: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = make_empty_url("sqlite")
+    upgrade(alembic_config(make_settings(url)))
+    path = tmp_path / "strategy.toml"
+    path.write_text(STRATEGY + "\n# a name no filing carries\n")
+    with Sandbox(now=OPEN, script=OrderScript(fill_after_polls=1)) as sandbox:
+        # A first run stores the week's filings; the second names a member none of them has.
+        env = {**sandbox.env(), "DATABASE_URL": url, "OPEN_JOB_POLL_S": "2"}
+        first = run_cli("open-job", env=env | {"STRATEGY_FILE": str(path)}, cwd=tmp_path)
+        other = tmp_path / "other.toml"
+        other.write_text('[members]\ninclude = ["Nancy Pelosy"]\n')
+        second = run_cli(
+            "open-job", "--force", env=env | {"STRATEGY_FILE": str(other)}, cwd=tmp_path
+        )
+
+    assert first.returncode == 0, first.stderr
+    assert re.search(r"skipped: strategy rule filings\.max_report_lag_days +6\n", first.stdout)
+    assert re.search(r"skipped: strategy rule members\.exclude +1\n", first.stdout)
+    assert second.returncode == 0, second.stderr
+    assert (
+        "warning: members.include: 'Nancy Pelosy' matches no stored filing; closest names "
+        "seen: Nancy Pelosi"
+    ) in second.stderr
+    assert "already skipped (a skip is final)" in second.stdout

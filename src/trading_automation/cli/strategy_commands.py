@@ -35,11 +35,11 @@ def check(app: AppContext, file: str | None) -> None:
     settings = app.plain_settings
     loaded = app.strategy
     click.echo(render(loaded, settings))
-    for warning in _member_warnings(app, loaded.strategy):
+    for warning in member_warnings_for(app, loaded.strategy):
         click.echo(f"warning: {warning}", err=True)
 
 
-def _member_warnings(app: AppContext, strategy: Strategy) -> list[str]:
+def member_warnings_for(app: AppContext, strategy: Strategy) -> list[str]:
     """The strategy's member names no stored filing carries (none when there is no database)."""
     if not (strategy.members.include or strategy.members.exclude):
         return []
