@@ -25,6 +25,7 @@ TABLES = {
     "price_bar",
     "price_symbol",
     "history_fetch",
+    "filing_skip",
 }
 
 
@@ -60,7 +61,7 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0006_history"
+    assert report.current == report.head == "0007_strategy"
     assert report.differences == []
     assert report.clean
 
@@ -138,7 +139,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0006_history"
+    assert report.head == "0007_strategy"
     assert not report.clean
     assert report.differences == []
     assert not [r for r in caplog.records if "Detected" in r.getMessage()]
@@ -202,6 +203,7 @@ def test_unique_constraints_are_named_and_cover_the_spec_keys(migrated_engine: E
         "uq_trade_source_hash": ["source_hash"],
         "uq_trade_client_order_id": ["client_order_id"],
         "uq_trade_alpaca_order_id": ["alpaca_order_id"],
+        "uq_trade_transaction_key": ["transaction_key"],
     }
     assert _unique_constraints(migrated_engine, "congress_trade_feed") == {
         "uq_congress_trade_feed_row_hash": ["row_hash"]

@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     )
     daily_max_filings: int | None = Field(default=None, ge=0)
     per_ticker_daily_max: int | None = Field(default=None, ge=0)
+    # The strategy (TOML, see strategy_file.py); unset: TRADE_NOTIONAL_USD for every BUY filing.
+    strategy_file: str | None = None
 
     # Exits (see domain.exits): what a member's partial sale does, the holding limit in trading
     # days, and the stops in percent of a lot's fill price (unset: off).

@@ -139,6 +139,9 @@ def live_demo(directory: Path, *, echo: Callable[[str], None]) -> Iterator[LiveD
                 after_first = sandbox.broker.accepted_count
                 echo("")
                 echo(trades_table(database))
+                skips = _skips_line(first)
+                if skips:
+                    echo(skips)
                 echo(f"\nthe broker holds {after_first} orders\n")
                 echo("running the open-job again (--force) for the same day:")
                 rerun = OpenJob(
@@ -157,6 +160,15 @@ def live_demo(directory: Path, *, echo: Callable[[str], None]) -> Iterator[LiveD
             database.dispose()
         result = DemoResult(database_file, first, second, after_first, after_second, next_day)
         yield LiveDemo(result, sandbox, settings)
+
+
+def _skips_line(result: OpenJobResult) -> str:
+    """With a strategy file (STRATEGY_FILE): how many filings it skipped, by rule."""
+    summary = result.summary
+    if summary is None or summary.strategy is None:
+        return ""
+    counts = ", ".join(f"{rule} {count}" for rule, count in sorted(summary.orders.skipped.items()))
+    return f"\nskipped by the strategy in {summary.strategy['file']}: {counts or 'none'}"
 
 
 def _next_trading_day(

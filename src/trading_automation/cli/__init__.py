@@ -90,6 +90,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "schedule",
         "Run open-job, check and close-job on New York time until Ctrl-C (hosts without cron).",
     ),
+    "strategy": (
+        "trading_automation.cli.strategy_commands",
+        "strategy",
+        "Check the strategy file and explain the decisions it makes.",
+    ),
     "web": (
         "trading_automation.cli.web_command",
         "web",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from trading_automation.config import Settings
     from trading_automation.db.database import Database
+    from trading_automation.strategy_file import LoadedStrategy
 
 CREATE_HINT = "`trading-automation db upgrade` creates it"
 
@@ -60,15 +61,34 @@ class AppContext:
         self.env_file = env_file
         self._database: Database | None = None
         self._logging = False
+        # `strategy check FILE` names the strategy file instead of STRATEGY_FILE.
+        self.strategy_file: str | None = None
+        self._strategy: LoadedStrategy | None = None
 
     @cached_property
     def plain_settings(self) -> Settings:
-        """The validated settings, without configuring logging (for commands that only print)."""
+        """The validated settings, without configuring logging (for commands that only print).
+
+        The strategy file (STRATEGY_FILE) is validated here too, so every command refuses a bad
+        one before doing anything; what it overrides is said once, on standard error.
+        """
         from trading_automation.config import load_settings
+        from trading_automation.strategy_file import load_strategy
 
         # No file named: the default `.env`, which may be missing.
-        overrides = {} if self.env_file is None else {"_env_file": self.env_file}
-        return load_settings(warn=_warn, **overrides)
+        overrides: dict[str, Any] = {} if self.env_file is None else {"_env_file": self.env_file}
+        settings = load_settings(warn=_warn, **overrides)
+        self._strategy = load_strategy(settings, self.strategy_file)
+        for warning in self._strategy.warnings:
+            _warn(warning)
+        return settings
+
+    @property
+    def strategy(self) -> LoadedStrategy:
+        """The strategy in effect (validated with the settings)."""
+        self.plain_settings  # noqa: B018 - loads and validates both
+        assert self._strategy is not None
+        return self._strategy
 
     @property
     def settings(self) -> Settings:

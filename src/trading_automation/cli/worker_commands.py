@@ -77,6 +77,10 @@ def open_job(app: AppContext, dry_run: bool, requested: date | None, force: bool
         poll_budget_s=settings.open_job_poll_s,
         lease=settings.job_lease,
     )
+    from trading_automation.cli.strategy_commands import member_warnings_for
+
+    for warning in member_warnings_for(app, app.strategy.strategy):
+        click.echo(f"warning: {warning}", err=True)
     with broker_clients(settings) as (alpaca, quiver):
         assert quiver is not None
         job = OpenJob(
@@ -86,6 +90,7 @@ def open_job(app: AppContext, dry_run: bool, requested: date | None, force: bool
             quiver=quiver,
             echo=click.echo,
             progress=click.echo if sys.stdout.isatty() else None,
+            strategy=app.strategy,
         )
         try:
             result = job.run(options)
@@ -128,6 +133,7 @@ def print_run_summary(summary: RunSummary) -> None:
     rows: list[tuple[str, int]] = [
         ("BUY filings collected", orders.candidates),
         ("already traded", orders.already_traded),
+        ("already skipped (a skip is final)", orders.already_skipped),
         ("resumed after a crash", orders.resumed),
         ("orders sent and placed", orders.submitted),
         ("  of which whole-share fallback", orders.fallback),

@@ -33,6 +33,7 @@ from trading_automation.db.repositories import (
     AlertRepository,
     ApiRequestRepository,
     CongressFeedRepository,
+    FilingSkipRepository,
     IngestCheckpointRepository,
     JobRunRepository,
     LotRepository,
@@ -115,6 +116,11 @@ class UnitOfWork:
     def history_fetches(self) -> HistoryFetchRepository:
         """Progress of the paged disclosure-history fetches."""
         return HistoryFetchRepository(self.session)
+
+    @cached_property
+    def skips(self) -> FilingSkipRepository:
+        """Filings decided against, with their rule."""
+        return FilingSkipRepository(self.session)
 
     @contextmanager
     def savepoint(self) -> Iterator[UnitOfWork]:

@@ -210,7 +210,11 @@ def _sqlite_engine(target: URL, settings: Settings, *, for_migrations: bool) -> 
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA foreign_keys = ON")
+            # Migrations copy tables to alter them (batch mode); with foreign keys on, dropping
+            # the old copy would fire ON DELETE actions on the rows that reference it (a trade's
+            # feed record set to NULL). They run with foreign keys off and check them all before
+            # committing (see migrations/env.py), as SQLite's documentation prescribes.
+            cursor.execute(f"PRAGMA foreign_keys = {'OFF' if for_migrations else 'ON'}")
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode = WAL")

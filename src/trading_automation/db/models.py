@@ -96,6 +96,8 @@ class CongressTradeFeed(Base):
         Index("ix_congress_trade_feed_ticker_filing_date", "ticker", "filing_date"),
         Index("ix_congress_trade_feed_member_name_filing_date", "member_name", "filing_date"),
         Index("ix_congress_trade_feed_published_at", "published_at"),
+        Index("ix_congress_trade_feed_transaction_key", "transaction_key"),
+        Index("ix_congress_trade_feed_amends_id", "amends_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -113,6 +115,13 @@ class CongressTradeFeed(Base):
     # When the record became public (`domain.filings.publication_time`); null only for a
     # malformed record with no readable upload time or filing date.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Filing identity (migration 0007): the transaction the record discloses (member, ticker,
+    # trade date, transaction; see `domain.filings.transaction_key`), and the first record stored
+    # of that transaction when this one is a later filing of it (an amendment or a re-upload).
+    transaction_key: Mapped[str | None] = mapped_column(Text)
+    amends_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("congress_trade_feed.id", ondelete="SET NULL")
+    )
 
     trades: Mapped[list[Trade]] = relationship(back_populates="feed_record", passive_deletes=True)
 
@@ -134,7 +143,10 @@ class Trade(Base):
         UniqueConstraint("source_hash"),
         UniqueConstraint("client_order_id"),
         UniqueConstraint("alpaca_order_id"),
+        # One BUY per transaction, however often it is filed (NULL for sells and old trades).
+        UniqueConstraint("transaction_key"),
         CheckConstraint("notional_submitted > 0", name="notional_submitted_positive"),
+        CheckConstraint("planned_notional > 0", name="planned_notional_positive"),
         CheckConstraint("qty_submitted > 0", name="qty_submitted_positive"),
         CheckConstraint("filled_qty >= 0", name="filled_qty_not_negative"),
         CheckConstraint("filled_avg_price >= 0", name="filled_avg_price_not_negative"),
@@ -225,6 +237,10 @@ class Trade(Base):
     # `version_id_col`), so an UPDATE guarded by the version a writer read applies only if nobody
     # changed the row since.
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    # The strategy (migration 0007): the buy's transaction (see CongressTradeFeed) and the dollars
+    # the decision chose, recorded with the intent so the limits count it before it fills.
+    transaction_key: Mapped[str | None] = mapped_column(Text)
+    planned_notional: Mapped[Decimal | None] = mapped_column(NOTIONAL)
 
     feed_record: Mapped[CongressTradeFeed | None] = relationship(back_populates="trades")
 
@@ -240,6 +256,45 @@ class Trade(Base):
             f"Trade(id={self.id}, symbol={self.symbol!r}, status={self.status}, "
             f"client_order_id={self.client_order_id!r})"
         )
+
+
+class FilingSkip(Base):
+    """A BUY filing the system decided not to buy: the rule that skipped it and why, in words.
+
+    One row per filing (by `source_hash`), whichever rule skipped it: the strategy's (members,
+    size, lag, limits …), an amendment of a transaction already decided, or a guardrail
+    (TRADING_ENABLED, the daily caps, a share costing more than the order), whose SKIPPED trade
+    is `trade_id`. A skipped filing is decided: no later run buys it.
+    """
+
+    __tablename__ = "filing_skip"
+    __table_args__ = (
+        UniqueConstraint("source_hash"),
+        CheckConstraint("length(rule) > 0", name="rule_not_empty"),
+        Index("ix_filing_skip_skipped_at", "skipped_at"),
+        Index("ix_filing_skip_rule", "rule"),
+        Index("ix_filing_skip_congress_trade_feed_id", "congress_trade_feed_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    source_hash: Mapped[str] = mapped_column(Text)
+    congress_trade_feed_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("congress_trade_feed.id", ondelete="SET NULL")
+    )
+    job_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("job_run.id", ondelete="SET NULL")
+    )
+    trade_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("trade.id", ondelete="SET NULL")
+    )
+    symbol: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    strategy_sha256: Mapped[str | None] = mapped_column(Text)
+    skipped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"FilingSkip(symbol={self.symbol!r}, rule={self.rule!r}, reason={self.reason!r})"
 
 
 class JobRun(Base):

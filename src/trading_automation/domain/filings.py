@@ -22,10 +22,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from trading_automation.domain.enums import FeedTransaction, Party
 from trading_automation.domain.jsonvalues import canonical_json, storage_text, without_unstorable
+from trading_automation.domain.members import member_identity
 from trading_automation.domain.timestamps import NEW_YORK
 
 CLIENT_ORDER_ID_PREFIX = "ta-"
@@ -85,6 +87,24 @@ def source_hash(
     key = f"{member_name.strip()}|{ticker.strip().upper()}|{filing_date.isoformat()}|"
     key += transaction.value
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def transaction_key(
+    member_name: str,
+    ticker: str,
+    trade_date: date | None,
+    filing_date: date,
+    transaction: FeedTransaction,
+) -> str:
+    """SHA-256 hex of `member|ticker|trade date|transaction`: one transaction, however often it
+    is filed (an amendment with a new filing date or corrected fields, a re-upload).
+
+    The member is compared as `members.member_identity` reads the name (case, accents, initials,
+    suffixes and nicknames aside); without a trade date the filing date stands in for it.
+    """
+    when = trade_date.isoformat() if trade_date else f"filed {filing_date.isoformat()}"
+    key = f"{member_identity(member_name)}|{ticker.strip().upper()}|{when}|{transaction.value}"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def client_order_id_for(source_hash_value: str) -> str:
@@ -225,6 +245,16 @@ class NormalizedFiling:
     def malformed(self) -> bool:
         """True when something needed to trade the filing is missing or unreadable."""
         return bool(self.problems)
+
+    @cached_property
+    def transaction_key(self) -> str | None:
+        """The key of the transaction this record discloses (see `transaction_key`); None for a
+        malformed record. Worked out once per record."""
+        if self.problems or not (self.member_name and self.ticker and self.filing_date):
+            return None
+        return transaction_key(
+            self.member_name, self.ticker, self.trade_date, self.filing_date, self.transaction
+        )
 
     @property
     def is_tradable_buy(self) -> bool:

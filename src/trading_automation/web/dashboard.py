@@ -20,6 +20,7 @@ from trading_automation import __version__
 from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.errors import InvalidValueError
+from trading_automation.strategy_file import LoadedStrategy, load_strategy
 from trading_automation.web import views
 from trading_automation.web.broker import BrokerCache, BrokerSnapshot
 from trading_automation.web.formatting import FILTERS
@@ -43,8 +44,10 @@ class Dashboard:
         database: Database,
         broker: BrokerCache,
         aggregates: AggregateCache,
+        strategy: LoadedStrategy | None = None,
     ) -> None:
         self.settings = settings
+        self.strategy = strategy or load_strategy(settings)
         self.database = database
         self.broker = broker
         self.aggregates = aggregates

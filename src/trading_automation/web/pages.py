@@ -16,10 +16,12 @@ from trading_automation import __version__
 from trading_automation.db.errors import DatabaseError
 from trading_automation.domain.timestamps import utcnow
 from trading_automation.errors import InvalidValueError
+from trading_automation.strategy_toml import describe
 from trading_automation.web import charts, equity, metrics, queries, trade_listing, views
 from trading_automation.web.dashboard import Dashboard, fields, json
 from trading_automation.web.ledger_pnl import NO_FILING
 from trading_automation.web.parameters import (
+    DECISION_CHOICES,
     DEFAULT_PAGE_SIZE,
     MALFORMED_CHOICES,
     STATUS_ORDER,
@@ -69,6 +71,7 @@ def overview(dashboard: Dashboard) -> views.Overview:
         aggregates = dashboard.aggregates.get(uow)
         latest = queries.latest_run(uow)
         curve = equity.equity_curve(uow)
+        skips = uow.skips.counts_by_rule()
     activity = aggregates.activity
     return views.Overview(
         broker=dashboard.status(snapshot),
@@ -80,6 +83,23 @@ def overview(dashboard: Dashboard) -> views.Overview:
         pnl=dashboard.pnl(aggregates, snapshot),
         latest_run=latest,
         equity=curve,
+        strategy=_strategy_view(dashboard, skips, latest),
+    )
+
+
+def _strategy_view(
+    dashboard: Dashboard, skips: dict[str, int], latest: queries.JobRunRecord | None
+) -> views.StrategyView:
+    """The strategy card: the dashboard's strategy file, and the one the latest run used."""
+    loaded = dashboard.strategy
+    used = (latest.summary or {}).get("strategy") if latest is not None else None
+    used_sha = used.get("sha256") if isinstance(used, dict) else None
+    return views.StrategyView(
+        file=str(loaded.path) if loaded.path else None,
+        sha256=loaded.sha256,
+        lines=describe(loaded.strategy),
+        skips_by_rule=skips,
+        latest_run_sha256=used_sha if used_sha != loaded.sha256 else None,
     )
 
 
@@ -180,6 +200,9 @@ def _filings(
     malformed_text = (text_param(params, "malformed") or "any").lower()
     if malformed_text not in MALFORMED_CHOICES:
         raise InvalidValueError("malformed", "expected any, only or none")
+    decision = (text_param(params, "decision") or "any").lower()
+    if decision not in DECISION_CHOICES:
+        raise InvalidValueError("decision", f"expected {', '.join(DECISION_CHOICES)}")
     limit = limit_param(params)
     with dashboard.database.transaction(readonly=True) as uow:
         listing = queries.filing_listing(
@@ -191,6 +214,7 @@ def _filings(
             malformed=MALFORMED_CHOICES[malformed_text],
             limit=limit,
             cursor=text_param(params, "cursor"),
+            decision=None if decision == "any" else decision,
         )
     filters = present(
         ticker=ticker.upper() if ticker else None,
@@ -200,6 +224,7 @@ def _filings(
             "to": end.isoformat() if end else None,
         },
         malformed=malformed_text if malformed_text != "any" else None,
+        decision=decision if decision != "any" else None,
         limit=str(limit) if limit != DEFAULT_PAGE_SIZE else None,
     )
     return filters, listing

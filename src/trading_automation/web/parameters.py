@@ -17,6 +17,8 @@ from trading_automation.errors import InvalidValueError
 
 DEFAULT_PAGE_SIZE = 50
 MALFORMED_CHOICES: dict[str, bool | None] = {"any": None, "only": True, "none": False}
+# The filings page's decision filter (see `db.repositories.feed_listing.DECISIONS`).
+DECISION_CHOICES = ("any", "traded", "skipped", "amendment", "undecided")
 STATUS_ORDER = [status.value for status in TradeStatus]
 
 

@@ -37,6 +37,11 @@ class FilingRecord:
     traded: bool
     ingested_at: datetime
     raw: Any = field(metadata=DOCUMENT)
+    # Why the filing was not bought (its rule and the values compared), and, for a later filing
+    # of a transaction (an amendment or a re-upload), the filing date of its first filing.
+    skip_rule: str | None = None
+    skip_reason: str | None = None
+    amends_filed: date | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ def filing_listing(
     malformed: bool | None,
     limit: int,
     cursor: str | None,
+    decision: str | None = None,
 ) -> FilingListing:
     """A page of stored Quiver records, newest filing first."""
     page = uow.feed.page(
@@ -120,6 +126,7 @@ def filing_listing(
         filed_from=filed_from,
         filed_to=filed_to,
         malformed=malformed,
+        decision=decision,
         limit=limit,
         cursor=cursor,
     )
@@ -136,6 +143,9 @@ def filing_listing(
             traded=entry.traded,
             ingested_at=entry.record.ingested_at,
             raw=entry.record.raw_json,
+            skip_rule=entry.skip[0] if entry.skip else None,
+            skip_reason=entry.skip[1] if entry.skip else None,
+            amends_filed=entry.amends_filed,
         )
         for entry in page.items
     ]

@@ -89,6 +89,18 @@ class TradeSummary:
 
 
 @dataclass(frozen=True)
+class StrategyView:
+    """The strategy in effect: its file and SHA-256 (None without one), what it says in words,
+    the file the latest run used (when it differs), and how many filings each rule skipped."""
+
+    file: str | None
+    sha256: str | None
+    lines: list[str]
+    skips_by_rule: dict[str, int]
+    latest_run_sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class Overview:
     """The /overview page."""
 
@@ -102,6 +114,7 @@ class Overview:
     latest_run: JobRunRecord | None
     # The close-job's snapshots (None before the first): equity at each close, drawdown.
     equity: EquityCurve | None = None
+    strategy: StrategyView | None = None
 
 
 def broker_status(snapshot: BrokerSnapshot, cache_s: float) -> BrokerStatus:

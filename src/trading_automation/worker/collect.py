@@ -28,11 +28,13 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class Candidate:
-    """A BUY filing to trade: the normalised record, its key and its symbol."""
+    """A BUY filing to trade: the normalised record, its key and its symbol; `amends` is the
+    filing date of the earlier filing of its transaction when this one is a later filing of it."""
 
     filing: NormalizedFiling
     source_hash: str
     symbol: str
+    amends: date | None = None
 
 
 class Collector:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from trading_automation.clients.alpaca import AlpacaClient
     from trading_automation.config import Settings
     from trading_automation.db import Database, Trade
+    from trading_automation.domain.strategy import Strategy
     from trading_automation.worker.clock import RunClock
     from trading_automation.worker.orders import OrderPlacer
     from trading_automation.worker.summary import RunSummary
@@ -61,13 +62,20 @@ CAUSE_WORDS = {
 }
 
 
-def exit_policy(settings: Settings) -> ExitPolicy:
-    """The exit settings as the decision reads them."""
+def exit_policy(settings: Settings, strategy: Strategy | None = None) -> ExitPolicy:
+    """The exit settings as the decision reads them: the strategy file's where it sets them,
+    else the environment's."""
+    exits = strategy.exits if strategy is not None else None
+
+    def chosen(key: str, setting: Any) -> Any:
+        value = getattr(exits, key) if exits is not None else None
+        return setting if value is None else value
+
     return ExitPolicy(
-        partial_sale=PartialSale(settings.exit_on_partial_sale),
-        max_hold_days=settings.max_hold_days,
-        stop_loss_pct=settings.stop_loss_pct,
-        take_profit_pct=settings.take_profit_pct,
+        partial_sale=PartialSale(chosen("partial_sale", settings.exit_on_partial_sale)),
+        max_hold_days=chosen("max_hold_days", settings.max_hold_days),
+        stop_loss_pct=chosen("stop_loss_pct", settings.stop_loss_pct),
+        take_profit_pct=chosen("take_profit_pct", settings.take_profit_pct),
     )
 
 
@@ -100,13 +108,14 @@ class ExitStep:
         alpaca: AlpacaClient,
         orders: OrderPlacer,
         say: Callable[[str], None],
+        strategy: Strategy | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.alpaca = alpaca
         self.orders = orders
         self.say = say
-        self.policy = exit_policy(settings)
+        self.policy = exit_policy(settings, strategy)
 
     def run(
         self,

@@ -23,13 +23,16 @@ from trading_automation.db import (
     TradeStatus,
 )
 from trading_automation.db.errors import DatabaseError
+from trading_automation.domain.limits import AccountSnapshot
 from trading_automation.domain.timestamps import NEW_YORK, utcnow
 from trading_automation.errors import InvalidValueError, TradingAutomationError
 from trading_automation.logs import SecretRedactor
 from trading_automation.notify import Notifier
 from trading_automation.notify.run_events import OpenJobEvents, crash_event
+from trading_automation.strategy_file import LoadedStrategy, load_strategy
 from trading_automation.worker.clock import RunClock
 from trading_automation.worker.collect import Candidate, Collector
+from trading_automation.worker.decisions import Decisions, mark_amendments, read_account
 from trading_automation.worker.dry_run import dry_run
 from trading_automation.worker.exits import ExitStep
 from trading_automation.worker.lease import LeaseLostError, RunLease
@@ -58,6 +61,10 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_EVERY_S = 10.0
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+
+class AccountUnavailableError(TradingAutomationError):
+    """The broker did not give the account the strategy's limits need: run again once it does."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,12 @@ class OpenJob:
         echo: Callable[[str], None] | None = None,
         progress: Callable[[str], None] | None = None,
         notifier: Notifier | None = None,
+        strategy: LoadedStrategy | None = None,
     ) -> None:
         self.settings = settings
         self.notifier = notifier or Notifier.from_settings(settings, database)
+        self.strategy = strategy or load_strategy(settings)
+        self.decisions = Decisions(self.strategy, settings.trade_notional_usd)
         self.database = database
         self.alpaca = alpaca
         self.quiver = quiver
@@ -116,6 +126,7 @@ class OpenJob:
             alpaca=alpaca,
             redactor=self.redactor,
             monotonic=monotonic,
+            decisions=self.decisions,
         )
         self._lines: list[str] = []
         self._echo = echo
@@ -185,6 +196,8 @@ class OpenJob:
             return self._result(EXIT_OK, None)
         days = collection_days(sessions, gate.trading_day)
         summary = RunSummary(trading_date=gate.trading_day, dry_run=options.dry_run)
+        if self.strategy.path is not None and self.strategy.sha256 is not None:
+            summary.strategy = {"file": str(self.strategy.path), "sha256": self.strategy.sha256}
         if options.dry_run:
             dry_run(
                 settings=self.settings,
@@ -195,6 +208,7 @@ class OpenJob:
                 days=days,
                 clock=clock,
                 say=self._say,
+                decisions=self.decisions,
             )
             self._exits().run(summary, clock, window_sales=self.collector.sales, dry_run=True)
             return self._result(EXIT_FAILED if summary.failed else EXIT_OK, summary)
@@ -273,6 +287,7 @@ class OpenJob:
             alpaca=self.alpaca,
             orders=self.orders,
             say=self._say,
+            strategy=self.strategy.strategy,
         )
 
     def _reconciler(self, clock: RunClock, lease: timedelta, run_id: uuid.UUID) -> Reconciler:
@@ -335,6 +350,18 @@ class OpenJob:
         summary.orders.candidates = len(candidates)
         with self.database.transaction(readonly=True) as uow:
             self.orders.feed_ids = uow.feed.ids_by_source_hash(c.source_hash for c in candidates)
+            hashes = [c.source_hash for c in candidates]
+            traded = uow.trades.existing_source_hashes(hashes)
+            skipped = uow.skips.skipped(hashes, untraded_only=True)
+            first = uow.feed.originals(c.filing.transaction_key for c in candidates)
+        # A filing is decided once: one traded or skipped before is not decided again.
+        summary.orders.already_traded += sum(1 for c in candidates if c.source_hash in traded)
+        summary.orders.already_skipped += sum(1 for c in candidates if c.source_hash in skipped)
+        candidates = [c for c in candidates if c.source_hash not in traded | skipped]
+        mark_amendments(candidates, first)
+        if self.decisions.needs_account and candidates:
+            self.decisions.account_at = clock.now()
+            self.decisions.account = self._read_account()
         with self.orders.placing_orders(summary):
             for candidate in candidates:
                 trade = self.orders.record_intent(candidate, summary, clock)
@@ -342,6 +369,16 @@ class OpenJob:
                     self.orders.submit(trade, summary)
                 self.orders.flush_when_due(summary)
                 self.lease.heartbeat(run_id, clock)
+
+    def _read_account(self) -> AccountSnapshot:
+        """The broker's account and positions, for the strategy's limits and sizing."""
+        try:
+            return read_account(self.alpaca)
+        except ApiError as error:
+            raise AccountUnavailableError(
+                f"the account could not be read for the strategy's limits ({error.summary}); "
+                "no filing was decided: the next run decides them"
+            ) from error
 
     def _count_outcomes(self, summary: RunSummary) -> None:
         """Tally the final state of the trades this run created or resumed (one query)."""

@@ -1,4 +1,5 @@
-"""Place orders: the intent before the order, the order, the fallback, the acknowledgements.
+"""Place orders: the intent before the order (`intents`), the order, the fallback, the
+acknowledgements.
 
 Crash safety rests on three facts. The trade row (with its client order id) is committed before
 the order is sent. An order whose fate is unknown is looked up by that client order id before
@@ -11,7 +12,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -25,18 +26,14 @@ from trading_automation.clients.errors import (
     NotFoundError,
     ValidationRefusedError,
 )
-from trading_automation.db import OrderSide, Trade, TradeStatus, UnitOfWork
+from trading_automation.db import OrderSide, Trade, TradeStatus
 from trading_automation.domain.money import format_price, format_usd
 from trading_automation.domain.orders import AlpacaOrder
-from trading_automation.domain.timestamps import NEW_YORK, utcnow
+from trading_automation.domain.timestamps import utcnow
 from trading_automation.errors import InvalidValueError, TradingAutomationError
-from trading_automation.worker.guards import (
-    NOT_COUNTED_FOR_CAPS,
-    Guard,
-    caps_apply,
-    day_bounds,
-    guard_decision,
-)
+from trading_automation.strategy_file import load_strategy
+from trading_automation.worker.decisions import Decisions
+from trading_automation.worker.intents import SKIP_ZERO_SHARES, IntentStep
 from trading_automation.worker.summary import RunSummary
 
 if TYPE_CHECKING:
@@ -44,8 +41,6 @@ if TYPE_CHECKING:
     from trading_automation.config import Settings
     from trading_automation.db import Database
     from trading_automation.logs import SecretRedactor
-    from trading_automation.worker.clock import RunClock
-    from trading_automation.worker.collect import Candidate
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +48,7 @@ log = structlog.get_logger(__name__)
 # or sooner once the oldest waiting one is this old (see `OrderPlacer.placing_orders`).
 ACK_BATCH = 50
 ACK_FLUSH_S = 1.0
-SKIP_ZERO_SHARES = "zero_shares"
+__all__ = ["SKIP_ZERO_SHARES", "BrokerUnavailableError", "OrderPlacer", "whole_shares"]
 
 
 def whole_shares(notional: Decimal, price: Decimal) -> int:
@@ -65,8 +60,9 @@ class BrokerUnavailableError(TradingAutomationError):
     """The broker stopped answering mid-run; the remaining filings wait for the next run."""
 
 
-class OrderPlacer:
-    """The order loop of one run: records intents, sends orders, stores the answers."""
+class OrderPlacer(IntentStep):
+    """The order loop of one run: records intents (`IntentStep`), sends orders, stores the
+    answers."""
 
     def __init__(
         self,
@@ -77,8 +73,12 @@ class OrderPlacer:
         redactor: SecretRedactor,
         monotonic: Callable[[], float],
         job_run_id: uuid.UUID | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         self.settings = settings
+        self.decisions = decisions or Decisions(
+            load_strategy(settings), settings.trade_notional_usd
+        )
         self.database = database
         self.alpaca = alpaca
         self.redactor = redactor
@@ -117,73 +117,13 @@ class OrderPlacer:
         finally:
             self._acks = None
 
-    def record_intent(
-        self, candidate: Candidate, summary: RunSummary, clock: RunClock
-    ) -> Trade | None:
-        """Check the guardrails and record the trade in one transaction; None when there is
-        nothing to send (already traded, or skipped by a guardrail)."""
-        now = clock.now()
-        day = now.astimezone(NEW_YORK).date()
-        # Under a daily cap, counting and recording happen in one transaction, under the cap's
-        # lock; otherwise recording the intent is a single statement, committed as it runs.
-        caps = caps_apply(self.settings)
-        unit = self.database.transaction() if caps else self.database.autocommit()
-        with unit as uow:
-            guard = None
-            if caps:
-                uow.trades.lock_daily_caps(day)
-                guard = self._guard(uow, candidate.symbol, day)
-            elif not self.settings.trading_enabled:
-                guard = guard_decision(
-                    self.settings, candidate.symbol, day, placed_today=0, placed_symbol_today=0
-                )
-            result = uow.trades.record_intent(
-                source_hash=candidate.source_hash,
-                symbol=candidate.symbol,
-                congress_trade_feed_id=self.feed_ids.get(candidate.source_hash),
-                job_run_id=self.job_run_id,
-                skip_reason=guard.reason if guard else None,
-                now=now,
-            )
-            trade = result.trade
-        if not result.created:
-            summary.orders.already_traded += 1
-            return None
-        self.touched.add(trade.id)
-        if guard is not None:
-            summary.orders.skipped[guard.code] += 1
-            log.info(
-                "order_skipped",
-                symbol=candidate.symbol,
-                guard=guard.code,
-                reason=guard.reason,
-                client_order_id=trade.client_order_id,
-            )
-            return None
-        log.debug("trade_intent", symbol=candidate.symbol, client_order_id=trade.client_order_id)
-        return trade
-
-    def _guard(self, uow: UnitOfWork, symbol: str, day: date) -> Guard | None:
-        settings = self.settings
-        start, end = day_bounds(day)
-        placed = placed_symbol = 0
-        if settings.trading_enabled and settings.daily_max_filings is not None:
-            placed = uow.trades.count_created(start, end, exclude=NOT_COUNTED_FOR_CAPS)
-        if settings.trading_enabled and settings.per_ticker_daily_max is not None:
-            placed_symbol = uow.trades.count_created(
-                start, end, symbol=symbol, exclude=NOT_COUNTED_FOR_CAPS
-            )
-        return guard_decision(
-            settings, symbol, day, placed_today=placed, placed_symbol_today=placed_symbol
-        )
-
     def submit(self, trade: Trade, summary: RunSummary) -> None:
         """Send the trade's order: a buy (notional first, whole shares when Alpaca refuses the
         notional order), or an exit's sell of its quantity."""
         if trade.side is OrderSide.SELL:
             self._submit_sell(trade, summary)
             return
-        notional = self.settings.trade_notional_usd
+        notional = self.notional(trade)
         order: AlpacaOrder | None
         try:
             try:
@@ -221,6 +161,13 @@ class OrderPlacer:
             notional=str(order.notional) if order.notional else None,
             qty=str(order.qty) if order.qty else None,
         )
+
+    def notional(self, trade: Trade) -> Decimal:
+        """The dollars a buy spends: what its decision chose (TRADE_NOTIONAL_USD for a trade
+        recorded before decisions were)."""
+        if trade.planned_notional is not None:
+            return trade.planned_notional
+        return self.settings.trade_notional_usd
 
     def _submit_sell(self, trade: Trade, summary: RunSummary) -> None:
         """Send an exit: a market DAY sell of the quantity recorded with its intent."""
@@ -324,7 +271,7 @@ class OrderPlacer:
     def _fallback(
         self, trade: Trade, summary: RunSummary, refusal: ValidationRefusedError
     ) -> AlpacaOrder | None:
-        notional = self.settings.trade_notional_usd
+        notional = self.notional(trade)
         try:
             price = self.alpaca.latest_trade(trade.symbol).price
         except NotFoundError as error:
@@ -351,7 +298,7 @@ class OrderPlacer:
             self._mark(
                 trade,
                 TradeStatus.SKIPPED,
-                f"one share costs {format_price(price)}, more than TRADE_NOTIONAL_USD "
+                f"one share costs {format_price(price)}, more than {self.order_words} "
                 f"{format_usd(notional)} (notional order refused: {refusal.api_message})",
             )
             summary.orders.skipped[SKIP_ZERO_SHARES] += 1
@@ -360,13 +307,28 @@ class OrderPlacer:
             symbol=trade.symbol, client_order_id=trade.client_order_id, qty=shares
         )
 
+    @property
+    def order_words(self) -> str:
+        """What an order's dollars are called in a reason: the setting, or the strategy's."""
+        return "the order's" if self.decisions.loaded.path else "TRADE_NOTIONAL_USD"
+
     def _mark(self, trade: Trade, status: TradeStatus, reason: str) -> None:
         with self.database.transaction() as uow:
             text = self.redactor.redact(reason)
             if status is TradeStatus.FAILED:
                 uow.trades.mark_failed(trade, text, now=self.now())
-            else:
-                uow.trades.mark_skipped(trade, text, now=self.now())
+            elif uow.trades.mark_skipped(trade, text, now=self.now()) and not trade.lot_trade_id:
+                uow.skips.record(
+                    source_hash=trade.source_hash,
+                    symbol=trade.symbol,
+                    rule=SKIP_ZERO_SHARES,
+                    reason=text,
+                    now=self.now(),
+                    feed_id=trade.congress_trade_feed_id,
+                    job_run_id=self.job_run_id,
+                    trade_id=trade.id,
+                    strategy_sha256=self.decisions.loaded.sha256,
+                )
         log.info(
             "order_" + status.value.lower(),
             symbol=trade.symbol,

@@ -13,12 +13,15 @@ SKIP_REASONS = {
     "daily_max_filings": "the daily cap (DAILY_MAX_FILINGS) was reached",
     "per_ticker_daily_max": "the per-ticker cap (PER_TICKER_DAILY_MAX) was reached",
     "zero_shares": "one share costs more than TRADE_NOTIONAL_USD",
+    "amendment": "a later filing (amendment) of a transaction decided before",
 }
 
 
 def skip_reason_words(code: str) -> str:
-    """A skip code as a person reads it."""
-    return SKIP_REASONS.get(code, code.replace("_", " "))
+    """A skip code as a person reads it (a strategy rule by its key, `sizing.min_usd`)."""
+    if code in SKIP_REASONS:
+        return SKIP_REASONS[code]
+    return f"strategy rule {code}" if "." in code else code.replace("_", " ")
 
 
 @dataclass
@@ -41,6 +44,8 @@ class OrderSummary:
 
     candidates: int = 0
     already_traded: int = 0
+    # Filings an earlier run decided not to buy (a skip is final, as a trade is).
+    already_skipped: int = 0
     resumed: int = 0
     # Orders sent and placed by this run, and orders an earlier attempt had placed that this run
     # found at the broker (by client order id) instead of sending again.
@@ -85,6 +90,8 @@ class RunSummary:
     exits: ExitSummary = field(default_factory=ExitSummary)
     checkpoint: str | None = None
     account: dict[str, str] | None = None
+    # The strategy file in effect (`file`, `sha256`); None without one.
+    strategy: dict[str, str] | None = None
     errors: list[str] = field(default_factory=list)
 
     @property

@@ -24,12 +24,27 @@ def _configure(connection: Connection) -> None:
     )
 
 
+def _check_foreign_keys(connection: Connection) -> None:
+    """On SQLite, where migrations run with foreign keys off, refuse to commit a schema whose
+    rows break one (the transaction rolls back)."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise RuntimeError(
+            f"the migration left {len(broken)} row(s) breaking a foreign key, e.g. {table} row "
+            f"{rowid} referencing a missing {parent} row; nothing was changed"
+        )
+
+
 def run_migrations_online() -> None:
     connection: Connection | None = config.attributes.get("connection")
     if connection is not None:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+            _check_foreign_keys(connection)
         return
 
     from trading_automation.db.engine import create_database_engine
@@ -44,6 +59,7 @@ def run_migrations_online() -> None:
             _configure(connection)
             with context.begin_transaction():
                 context.run_migrations()
+                _check_foreign_keys(connection)
     finally:
         engine.dispose()
 

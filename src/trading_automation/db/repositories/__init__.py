@@ -3,7 +3,8 @@
 from trading_automation.db.repositories.alerts import AlertClaim, AlertCounts, AlertRepository
 from trading_automation.db.repositories.api_requests import ApiRequestRepository, BudgetDecision
 from trading_automation.db.repositories.checkpoints import IngestCheckpointRepository
-from trading_automation.db.repositories.feed import CongressFeedRepository, FeedEntry, StoreResult
+from trading_automation.db.repositories.feed import CongressFeedRepository, StoreResult
+from trading_automation.db.repositories.feed_listing import FeedEntry
 from trading_automation.db.repositories.job_runs import (
     ClaimOutcome,
     ClaimResult,
@@ -17,6 +18,7 @@ from trading_automation.db.repositories.lots import (
     exit_key,
 )
 from trading_automation.db.repositories.pagination import Cursor, InvalidCursorError, Page
+from trading_automation.db.repositories.skips import FilingSkipRepository
 from trading_automation.db.repositories.snapshots import DayClose, SnapshotRepository
 from trading_automation.db.repositories.trades import (
     ApplyResult,
@@ -38,6 +40,7 @@ __all__ = [
     "Cursor",
     "DayClose",
     "FeedEntry",
+    "FilingSkipRepository",
     "IngestCheckpointRepository",
     "IntentResult",
     "InvalidCursorError",

@@ -9,21 +9,20 @@ from datetime import date, datetime
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trading_automation.db.engine import json_dumps
-from trading_automation.db.models import CongressTradeFeed, Trade
+from trading_automation.db.models import CongressTradeFeed
+from trading_automation.db.repositories.amendments import Original, link_amendments, originals
+from trading_automation.db.repositories.feed_listing import FeedEntry, feed_page
 from trading_automation.db.repositories.pagination import (
-    Cursor,
     Page,
-    check_page_size,
 )
 from trading_automation.db.repositories.upsert import conflict_insert
 from trading_automation.domain.filings import NormalizedFiling, digest, normalize_record
 from trading_automation.domain.jsonvalues import StoredJson, canonical_json
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
-from trading_automation.errors import InvalidValueError
 
 # Rows per INSERT statement: well inside PostgreSQL's 65,535 bind parameters and SQLite's 32,766.
 INSERT_PAGE_SIZE = 1000
@@ -43,6 +42,7 @@ COPY_COLUMNS = (
     "problems",
     "ingested_at",
     "published_at",
+    "transaction_key",
 )
 
 
@@ -55,14 +55,6 @@ class StoreResult:
     duplicates: int
 
 
-@dataclass(frozen=True)
-class FeedEntry:
-    """A stored record and whether its filing has a trade."""
-
-    record: CongressTradeFeed
-    traded: bool
-
-
 class CongressFeedRepository:
     """Store and read raw Quiver records; works inside the caller's transaction, never commits."""
 
@@ -72,7 +64,8 @@ class CongressFeedRepository:
     def store(self, records: Iterable[Any], *, ingested_at: datetime | None = None) -> StoreResult:
         """Store raw records, skipping those already stored (same `row_hash`) in the database.
 
-        Malformed records are stored too, with their problems listed. Duplicates are decided by
+        Malformed records are stored too, with their problems listed; a later filing of a
+        transaction already stored is linked to its first (`amendments`). Duplicates are decided by
         the unique index (INSERT … ON CONFLICT DO NOTHING), so two writers storing the same
         records at once cannot both insert them. Small batches go in as multi-row INSERTs of up
         to 1,000 rows; on PostgreSQL a large batch is hashed first, the hashes already stored are
@@ -93,6 +86,8 @@ class CongressFeedRepository:
                 seen.add(hashed)
                 fresh.append(normalize_record(raw, canonical=text))
         new = self._copy_insert(fresh, when) if fresh else 0
+        if new:
+            link_amendments(self.session, {f.transaction_key for f in fresh})
         return StoreResult(received=len(items), new=new, duplicates=len(items) - new)
 
     def _dialect(self) -> str:
@@ -116,6 +111,8 @@ class CongressFeedRepository:
             new = self._copy_insert(filings, when)
         else:
             new = self._insert_many([self._row(filing, when) for filing in filings])
+        if new:
+            link_amendments(self.session, {filing.transaction_key for filing in filings})
         return StoreResult(received=len(filings), new=new, duplicates=len(filings) - new)
 
     @staticmethod
@@ -134,6 +131,7 @@ class CongressFeedRepository:
             "problems": list(filing.problems) or None,
             "ingested_at": when,
             "published_at": filing.published_at,
+            "transaction_key": filing.transaction_key,
         }
 
     def _insert_many(self, rows: list[dict[str, Any]]) -> int:
@@ -200,6 +198,36 @@ class CongressFeedRepository:
             found.setdefault(str(key), record_id)
         return found
 
+    def originals(self, transaction_keys: Iterable[str | None]) -> dict[str, Original]:
+        """The first stored record of each of these transactions (see `amendments`)."""
+        return originals(self.session, transaction_keys)
+
+    def filed_on(self, day: date) -> list[CongressTradeFeed]:
+        """Every record filed on `day`, by member and ticker."""
+        return list(
+            self.session.scalars(
+                select(CongressTradeFeed)
+                .where(CongressTradeFeed.filing_date == day)
+                .order_by(
+                    CongressTradeFeed.member_name,
+                    CongressTradeFeed.ticker,
+                    CongressTradeFeed.ingested_at,
+                    CongressTradeFeed.row_hash,
+                )
+            )
+        )
+
+    def member_names(self) -> list[str]:
+        """Every member name of the stored records, once each, sorted."""
+        return sorted(
+            str(name)
+            for name in self.session.scalars(
+                select(CongressTradeFeed.member_name)
+                .where(CongressTradeFeed.member_name.is_not(None))
+                .distinct()
+            )
+        )
+
     def latest_filing_date(self) -> date | None:
         """The newest filing date among stored records."""
         return self.session.scalar(select(func.max(CongressTradeFeed.filing_date)))
@@ -231,81 +259,22 @@ class CongressFeedRepository:
         filed_from: date | None = None,
         filed_to: date | None = None,
         malformed: bool | None = None,
+        decision: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[FeedEntry]:
-        """Stored records, newest filing date first (undated malformed records last).
-
-        `member` matches part of the name, case-insensitively; `ticker` matches exactly after
-        upper-casing. Keyset-paginated: pass a returned cursor to get the next or previous page.
-        """
-        check_page_size(limit)
-        if filed_from and filed_to and filed_from > filed_to:
-            raise InvalidValueError("filed_from", "must not be after filed_to")
-        position = Cursor.decode(cursor) if cursor else None
-        query = self._filtered(ticker, member, filed_from, filed_to, malformed)
-        backwards = position is not None and position.direction == "prev"
-        if position is not None:
-            query = query.where(_after(position) if not backwards else _before(position))
-        key, ident = CongressTradeFeed.filing_date, CongressTradeFeed.id
-        order = (
-            (key.asc().nulls_first(), ident.asc())
-            if backwards
-            else (key.desc().nulls_last(), ident.desc())
+        """Stored records, newest filing date first, with their decisions (see `feed_page`)."""
+        return feed_page(
+            self.session,
+            ticker=ticker,
+            member=member,
+            filed_from=filed_from,
+            filed_to=filed_to,
+            malformed=malformed,
+            decision=decision,
+            limit=limit,
+            cursor=cursor,
         )
-        traded = (
-            exists()
-            .where(Trade.source_hash == CongressTradeFeed.source_hash)
-            .correlate(CongressTradeFeed)
-        )
-        rows = list(
-            self.session.execute(
-                query.add_columns(traded.label("traded")).order_by(*order).limit(limit + 1)
-            ).all()
-        )
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        if backwards:
-            rows.reverse()
-        entries = [FeedEntry(record=row[0], traded=bool(row[1])) for row in rows]
-        first, last = (entries[0].record, entries[-1].record) if entries else (None, None)
-        more_after = has_more if not backwards else position is not None
-        more_before = (position is not None) if not backwards else has_more
-        return Page(
-            items=entries,
-            next_cursor=(
-                Cursor(last.filing_date, last.id, "next").encode() if last and more_after else None
-            ),
-            prev_cursor=(
-                Cursor(first.filing_date, first.id, "prev").encode()
-                if first and more_before
-                else None
-            ),
-        )
-
-    @staticmethod
-    def _filtered(
-        ticker: str | None,
-        member: str | None,
-        filed_from: date | None,
-        filed_to: date | None,
-        malformed: bool | None,
-    ) -> Select[CongressTradeFeed]:
-        query = select(CongressTradeFeed)
-        if ticker:
-            query = query.where(CongressTradeFeed.ticker == ticker.strip().upper())
-        if member and member.strip():
-            pattern = "%" + member.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
-            query = query.where(func.lower(CongressTradeFeed.member_name).like(pattern, "\\"))
-        if filed_from:
-            query = query.where(CongressTradeFeed.filing_date >= filed_from)
-        if filed_to:
-            query = query.where(CongressTradeFeed.filing_date <= filed_to)
-        if malformed is True:
-            query = query.where(CongressTradeFeed.problems.is_not(None))
-        elif malformed is False:
-            query = query.where(CongressTradeFeed.problems.is_(None))
-        return query
 
 
 def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]:
@@ -324,27 +293,5 @@ def copy_row(filing: NormalizedFiling, ingested_at: datetime) -> tuple[Any, ...]
         json_dumps(list(filing.problems)) if filing.problems else None,
         ingested_at,
         filing.published_at,
-    )
-
-
-def _after(position: Cursor) -> Any:
-    """Rows that come after `position` in newest-first order (NULL dates last)."""
-    key, ident = CongressTradeFeed.filing_date, CongressTradeFeed.id
-    if position.key is None:
-        return and_(key.is_(None), ident < position.id)
-    return or_(
-        key < position.key,
-        and_(key == position.key, ident < position.id),
-        key.is_(None),
-    )
-
-
-def _before(position: Cursor) -> Any:
-    """Rows that come before `position` in newest-first order."""
-    key, ident = CongressTradeFeed.filing_date, CongressTradeFeed.id
-    if position.key is None:
-        return or_(key.is_not(None), ident > position.id)
-    return and_(
-        key.is_not(None),
-        or_(key > position.key, and_(key == position.key, ident > position.id)),
+        filing.transaction_key,
     )

@@ -9,14 +9,17 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from trading_automation.db.models import Trade
 from trading_automation.db.repositories.pagination import Cursor, Page, check_page_size
 from trading_automation.domain.enums import OPEN_TRADE_STATUSES, OrderSide, TradeStatus
+from trading_automation.domain.limits import PendingBuy
+from trading_automation.domain.money import exact_product
 from trading_automation.domain.timestamps import require_aware_utc
 from trading_automation.errors import InvalidValueError
 
@@ -69,6 +72,16 @@ class TradeQueries:
         """The trade of a broker order."""
         return self.session.scalar(select(Trade).where(Trade.alpaca_order_id == alpaca_order_id))
 
+    def by_source_hashes(self, source_hashes: Iterable[str]) -> dict[str, Trade]:
+        """The trades of these filings, by filing key (one query per thousand)."""
+        wanted = sorted(set(source_hashes))
+        found: dict[str, Trade] = {}
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            for trade in self.session.scalars(select(Trade).where(Trade.source_hash.in_(chunk))):
+                found[trade.source_hash] = trade
+        return found
+
     def existing_source_hashes(self, source_hashes: Iterable[str]) -> set[str]:
         """Which of these filings already have a trade (one query)."""
         wanted = set(source_hashes)
@@ -118,6 +131,39 @@ class TradeQueries:
             for status, count in self.session.execute(query):
                 counts[TradeStatus(status)] = counts.get(TradeStatus(status), 0) + int(count)
         return counts
+
+    def pending_buys(self, since: datetime) -> list[PendingBuy]:
+        """Buys the broker's positions read at `since` may not show: open ones, and those that
+        filled (in part) at or after `since`. Only buys created in the day before `since` can be
+        either: a DAY order placed earlier has ended by then."""
+        moment = require_aware_utc(since, field="since")
+        last_change = func.coalesce(Trade.filled_at, Trade.updated_at)
+        rows = self.session.execute(
+            select(
+                Trade.symbol,
+                Trade.status,
+                Trade.planned_notional,
+                Trade.notional_submitted,
+                Trade.filled_qty,
+                Trade.filled_avg_price,
+            ).where(
+                Trade.side == OrderSide.BUY,
+                Trade.created_at >= moment - timedelta(days=1),
+                or_(
+                    Trade.status.in_(sorted(OPEN_TRADE_STATUSES)),
+                    and_(Trade.filled_qty > 0, last_change >= moment),
+                ),
+            )
+        ).all()
+        return [
+            PendingBuy(
+                symbol=str(symbol),
+                open=TradeStatus(status) in OPEN_TRADE_STATUSES,
+                planned=planned if planned is not None else notional,
+                filled_value=exact_product(filled_qty or Decimal(0), price or Decimal(0)),
+            )
+            for symbol, status, planned, notional, filled_qty, price in rows
+        ]
 
     def count_created(
         self,

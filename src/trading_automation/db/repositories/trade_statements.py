@@ -48,6 +48,8 @@ INTENT_COLUMNS = (
     "updated_at",
     "version",
     "closed_qty",
+    "transaction_key",
+    "planned_notional",
 )
 INTENT_INSERTS: dict[str, Any] = {}
 
@@ -56,7 +58,8 @@ def intent_insert(session: Session) -> Any:
     """The intent's INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect.
 
     No conflict target: the client order id is derived from the source hash, and a concurrent
-    insert may collide on either unique index first. Both mean "exists".
+    insert may collide on either unique index first. Both mean "exists"; so does a collision on
+    the transaction key (another filing of the same transaction was bought).
     """
     dialect = session.get_bind().dialect.name
     statement = INTENT_INSERTS.get(dialect)

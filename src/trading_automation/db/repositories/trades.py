@@ -99,6 +99,8 @@ class TradeRepository(TradeQueries):
         exit_of: Trade | None = None,
         exit_cause: CloseCause | None = None,
         qty: Decimal | None = None,
+        transaction_key: str | None = None,
+        planned_notional: Decimal | None = None,
     ) -> IntentResult:
         """Record that a filing is about to be traded, once: the NEW row with its client order id.
 
@@ -107,7 +109,10 @@ class TradeRepository(TradeQueries):
 
         With `skip_reason` the row is recorded SKIPPED instead (a guardrail stopped it), in the
         same single statement. Idempotent by `source_hash`: a repeated or concurrent call returns
-        the existing row, untouched, with `created=False`; the unique index decides. `job_run_id`
+        the existing row, untouched, with `created=False`; the unique index decides. A buy's
+        `transaction_key` is unique too: when another filing of the same transaction has a trade,
+        that trade is returned, with `created=False`. `planned_notional` is the dollars the
+        strategy chose. `job_run_id`
         is the run recording it: no other live run resumes the trade.
 
         One statement when the row is new, so it can run in an autocommit unit of work.
@@ -122,6 +127,8 @@ class TradeRepository(TradeQueries):
             raise InvalidValueError("exit_of", f"an exit sells {symbol} of a lot of {symbol}")
         if qty is not None and qty <= 0:
             raise InvalidValueError("qty", "an exit sells a positive quantity")
+        if exit_of is not None and transaction_key is not None:
+            raise InvalidValueError("transaction_key", "only a buy carries a transaction key")
         values: dict[str, Any] = {
             "id": uuid.uuid4(),
             "source_hash": source_hash,
@@ -141,6 +148,8 @@ class TradeRepository(TradeQueries):
             "updated_at": when,
             "version": 1,
             "closed_qty": Decimal(0),
+            "transaction_key": transaction_key,
+            "planned_notional": planned_notional,
         }
         inserted = self.session.execute(intent_insert(self.session), values).first()
         if inserted is not None:
@@ -155,7 +164,16 @@ class TradeRepository(TradeQueries):
             select(Trade)
             .where(Trade.source_hash == source_hash)
             .execution_options(populate_existing=True)
-        ).one()
+        ).one_or_none()
+        if existing is None and transaction_key is not None:
+            existing = self.session.scalars(
+                select(Trade)
+                .where(Trade.transaction_key == transaction_key)
+                .execution_options(populate_existing=True)
+            ).one_or_none()
+        if existing is None:
+            # The conflicting row was deleted between the INSERT and this read: say so plainly.
+            raise ConcurrentUpdateError(f"the trade of filing {source_hash} vanished while read")
         return IntentResult(trade=existing, created=False)
 
     def apply_order(

@@ -114,6 +114,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("alert")
     op.drop_table("account_snapshot")
+    # Their attempts first: SQLite migrates with foreign keys off, so no cascade would.
+    op.execute(
+        "DELETE FROM job_run_attempt WHERE job_run_id IN "
+        "(SELECT id FROM job_run WHERE type = 'CLOSE_JOB')"
+    )
     op.execute("DELETE FROM job_run WHERE type = 'CLOSE_JOB'")
     if _postgresql():
         postgresql.ENUM(name="alert_level").drop(op.get_bind())
