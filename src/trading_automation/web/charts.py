@@ -6,7 +6,7 @@ Decimal. Each bar carries a <title>, which browsers show on hover and screen rea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -110,15 +110,22 @@ DRAWDOWN_H = 90
 PLOT_LEFT = 96
 
 
-def equity_curve(points: Sequence[tuple[date, Decimal, Decimal]]) -> Markup:
+def equity_curve(
+    points: Sequence[tuple[date, Decimal, Decimal]],
+    benchmark: Sequence[Decimal | None] = (),
+    benchmark_name: str = "SPY",
+) -> Markup:
     """The equity at each close as a line, and below it the drawdown (how far below the highest
-    close so far) as a shaded area; `points` are (day, equity, drawdown <= 0), oldest first."""
+    close so far) as a shaded area; `points` are (day, equity, drawdown <= 0), oldest first.
+    `benchmark`, when given, is the benchmark's value at each of those closes (None where
+    unknown), drawn as a second, dashed line on the same scale."""
     if not points:
         return Markup("")
     plot_w = WIDTH - PLOT_LEFT - 8
     top, bottom = 16, EQUITY_H - AXIS_H
-    low = min(equity for _day, equity, _dd in points)
-    high = max(equity for _day, equity, _dd in points)
+    known = [value for value in benchmark if value is not None]
+    low = min([equity for _day, equity, _dd in points] + known)
+    high = max([equity for _day, equity, _dd in points] + known)
     span = high - low
     deepest = min(drawdown for _day, _equity, drawdown in points)
     step = plot_w / max(len(points) - 1, 1)
@@ -149,6 +156,7 @@ def equity_curve(points: Sequence[tuple[date, Decimal, Decimal]]) -> Markup:
         f'<text class="label" x="{PLOT_LEFT - 8}" y="{bottom}" text-anchor="end">'
         f"{escape(format_usd(low))}</text>",
         f'<line class="axis" x1="{PLOT_LEFT}" y1="{bottom}" x2="{WIDTH - 8}" y2="{bottom}"/>',
+        *_benchmark_line(benchmark, benchmark_name, x, y),
         f'<polyline class="equity-line" points="{line}"/>',
         f'<text class="label" x="{PLOT_LEFT - 8}" y="{dd_top + 8}" text-anchor="end">'
         "drawdown</text>",
@@ -176,3 +184,22 @@ def equity_curve(points: Sequence[tuple[date, Decimal, Decimal]]) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape()
+
+
+def _benchmark_line(
+    values: Sequence[Decimal | None],
+    name: str,
+    x: Callable[[int], float],
+    y: Callable[[Decimal], float],
+) -> list[str]:
+    """The benchmark's dashed line and its legend (nothing when no value is known)."""
+    drawn = [(index, value) for index, value in enumerate(values) if value is not None]
+    if not drawn:
+        return []
+    line = " ".join(f"{x(index):.1f},{y(value):.1f}" for index, value in drawn)
+    return [
+        f'<polyline class="benchmark-line" points="{line}"><title>'
+        f"{escape(name)} bought with the first close's equity and held</title></polyline>",
+        f'<text class="label legend" x="{WIDTH - 8}" y="12" text-anchor="end">'
+        f"solid: the account · dashed: {escape(name)} held</text>",
+    ]

@@ -54,7 +54,8 @@ def overview_page(dashboard: Dashboard, request: Request) -> Response:
         pnl_chart=charts.pnl_by_position(pnl_items),
         day_chart=charts.orders_per_day([(d.day, d.trades) for d in data.per_day]),
         equity_chart=charts.equity_curve(
-            [(p.day, p.equity, p.drawdown) for p in data.equity.points] if data.equity else []
+            [(p.day, p.equity, p.drawdown) for p in data.equity.points] if data.equity else [],
+            [p.spy for p in data.equity.points] if data.equity else [],
         ),
     )
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -206,6 +207,26 @@ class PriceBarRepository:
         if end is not None:
             query = query.where(PriceBar.day <= end)
         return list(self.session.scalars(query.order_by(PriceBar.day)))
+
+    def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """`symbol`'s closes from `start` to `end`, oldest first, led by the last close on or
+        before `start` (so every day of the range has the close in force; empty when none
+        is stored on or before `start`)."""
+        symbol = symbol.strip().upper()
+        lead = self.session.execute(
+            select(PriceBar.day, PriceBar.close)
+            .where(PriceBar.symbol == symbol, PriceBar.day <= start)
+            .order_by(PriceBar.day.desc())
+            .limit(1)
+        ).first()
+        if lead is None:
+            return []
+        rest = self.session.execute(
+            select(PriceBar.day, PriceBar.close)
+            .where(PriceBar.symbol == symbol, PriceBar.day > start, PriceBar.day <= end)
+            .order_by(PriceBar.day)
+        )
+        return [(lead[0], lead[1]), *((day, close) for day, close in rest)]
 
     def count(self, symbols: Iterable[str] | None = None) -> int:
         """How many bars are stored (of `symbols`, when given)."""
