@@ -20,9 +20,9 @@ from psycopg import sql
 from sqlalchemy import text
 
 from trading_automation.config import Settings, load_settings
+from trading_automation.db.base import Base
 from trading_automation.db.database import Database
 from trading_automation.db.migrate import alembic_config, upgrade
-from trading_automation.db.models import Base
 
 pytest_plugins = ("tests.sandbox_support", "tests.web_support", "tests.notify_support")
 

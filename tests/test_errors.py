@@ -22,7 +22,8 @@ from trading_automation.db.errors import (
     SchemaNotReadyError,
     UniqueConstraintViolationError,
 )
-from trading_automation.db.models import IngestCheckpoint, JobRun, Trade
+from trading_automation.db.models import Trade
+from trading_automation.db.run_models import IngestCheckpoint, JobRun
 from trading_automation.domain.enums import JobType
 
 

@@ -24,7 +24,7 @@ from trading_automation.db import (
     Trade,
     TradeStatus,
 )
-from trading_automation.db.models import Base
+from trading_automation.db.base import Base
 from trading_automation.db.seed import SeedConflictError, alpaca_orders, reset, seed
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.sandbox import OrderScript, Sandbox

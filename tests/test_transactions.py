@@ -15,7 +15,8 @@ from trading_automation.db.errors import (
     DatabaseLockedError,
     SerializationFailureError,
 )
-from trading_automation.db.models import IngestCheckpoint, JobRun, Trade
+from trading_automation.db.models import Trade
+from trading_automation.db.run_models import IngestCheckpoint, JobRun
 from trading_automation.domain.enums import JobType
 
 # Bounds a wait for another thread only so that a broken test fails instead of hanging.

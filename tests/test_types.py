@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from trading_automation.db.database import Database
-from trading_automation.db.models import JobRun, Trade
+from trading_automation.db.models import Trade
+from trading_automation.db.run_models import JobRun
 from trading_automation.domain.enums import JobType
 from trading_automation.domain.timestamps import NaiveDatetimeError
 from trading_automation.errors import InvalidValueError

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from trading_automation.db.database import Database
-from trading_automation.db.models import CongressTradeFeed, IngestCheckpoint, JobRun, Trade
+from trading_automation.db.models import CongressTradeFeed, Trade
+from trading_automation.db.run_models import IngestCheckpoint, JobRun
 from trading_automation.demo import LATER_PRICES
 from trading_automation.domain.timestamps import NEW_YORK
 

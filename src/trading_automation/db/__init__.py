@@ -8,6 +8,7 @@
 Importing this package loads SQLAlchemy; commands import it only when they need the database.
 """
 
+from trading_automation.db.base import Base
 from trading_automation.db.database import Database, UnitOfWork, transaction
 from trading_automation.db.errors import (
     CheckConstraintViolationError,
@@ -27,17 +28,7 @@ from trading_automation.db.errors import (
     UniqueConstraintViolationError,
 )
 from trading_automation.db.history_models import HistoryFetch, PriceBar, PriceSymbol
-from trading_automation.db.models import (
-    ApiRequest,
-    Base,
-    CongressTradeFeed,
-    FilingSkip,
-    IngestCheckpoint,
-    JobRun,
-    JobRunAttempt,
-    LotClose,
-    Trade,
-)
+from trading_automation.db.models import CongressTradeFeed, FilingSkip, LotClose, Trade
 from trading_automation.db.ops_models import AccountSnapshot, Alert
 from trading_automation.db.repositories import (
     ApiRequestRepository,
@@ -62,6 +53,7 @@ from trading_automation.db.repositories import (
     TradeCount,
     TradeRepository,
 )
+from trading_automation.db.run_models import ApiRequest, IngestCheckpoint, JobRun, JobRunAttempt
 from trading_automation.domain.enums import (
     AlertLevel,
     CloseCause,

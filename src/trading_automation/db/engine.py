@@ -32,8 +32,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from trading_automation.config import mask_url
+from trading_automation.db.base import Base
 from trading_automation.db.errors import install_error_translation
-from trading_automation.db.models import Base
 from trading_automation.domain.jsonvalues import StoredJson, loads, sanitized
 
 if TYPE_CHECKING:

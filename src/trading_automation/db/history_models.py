@@ -1,8 +1,9 @@
 """The tables of the history: daily price bars, what is known of each symbol's bars, and how far
 each fetch of Quiver's disclosure history got (migration 0006).
 
-They share `Base.metadata` with `trading_automation.db.models`; `trading_automation.db` imports
-this module, so the tables are registered wherever the data layer is.
+They share `Base.metadata` (`trading_automation.db.base`) with the other tables;
+`trading_automation.db` imports this module, so the tables are registered wherever the data layer
+is.
 """
 
 from __future__ import annotations
@@ -14,24 +15,16 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Column,
     Date,
     Integer,
     Text,
     UniqueConstraint,
     Uuid,
-    event,
-    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading_automation.db.models import (
-    PRICE,
-    Base,
-    _datetime_validator,
-    _decimal_validator,
-)
-from trading_automation.db.types import ExactDecimal, UTCDateTime
+from trading_automation.db.base import PRICE, Base, install_validators
+from trading_automation.db.types import UTCDateTime
 from trading_automation.domain.bars import ADJUSTMENTS
 from trading_automation.domain.timestamps import utcnow
 
@@ -141,23 +134,4 @@ class HistoryFetch(Base):
         )
 
 
-def _install_validators() -> None:
-    """Check decimals and datetimes when assigned, naming the column, as `db.models` does (its
-    validator factories are reused; its own installer is left alone, so its model list stays
-    the one place its models are named)."""
-    models: tuple[type[Base], ...] = (PriceBar, PriceSymbol, HistoryFetch)
-    for model in models:
-        for attribute in inspect(model).column_attrs:
-            column = attribute.columns[0]
-            assert isinstance(column, Column)
-            field = f"{model.__tablename__}.{column.name}"
-            if isinstance(column.type, ExactDecimal):
-                validator = _decimal_validator(field, column.type)
-            elif isinstance(column.type, UTCDateTime):
-                validator = _datetime_validator(field)
-            else:
-                continue
-            event.listen(getattr(model, attribute.key), "set", validator, retval=True)
-
-
-_install_validators()
+install_validators(PriceBar, PriceSymbol, HistoryFetch)

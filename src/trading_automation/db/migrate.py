@@ -199,8 +199,8 @@ def check(config: Config) -> DriftReport:
     """Read the revision and, once the database is at head, compare it against the models."""
     from alembic.autogenerate import compare_metadata
 
+    from trading_automation.db.base import Base
     from trading_automation.db.engine import create_database_engine
-    from trading_automation.db.models import Base
 
     head = head_revision(config)
     engine = create_database_engine(
@@ -278,8 +278,8 @@ def status(config: Config) -> SchemaStatus:
     """Read the revision and count the rows of every table the models define."""
     from sqlalchemy import func, inspect, select
 
+    from trading_automation.db.base import Base
     from trading_automation.db.engine import create_database_engine
-    from trading_automation.db.models import Base
 
     engine = create_database_engine(
         config.attributes["settings"], url=config.attributes["database_url"], for_migrations=True

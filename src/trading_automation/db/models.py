@@ -1,83 +1,48 @@
-"""The tables of SPEC §2 as typed SQLAlchemy 2 models.
-
-Table, column and constraint names are the contract with migrations and with operators reading the
-database; every constraint is named (see `NAMING_CONVENTION`) so errors can report it.
-"""
+"""The tables of SPEC §2 as typed SQLAlchemy 2 models: the feed, trades, skipped filings and lot
+closes (their base, column sizes and validators: `trading_automation.db.base`; the runs'
+bookkeeping: `trading_automation.db.run_models`)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum as PyEnum
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
-    Column,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Text,
     UniqueConstraint,
     Uuid,
-    event,
-    inspect,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trading_automation.db.types import ExactDecimal, JSONDocument, RawJSONDocument, UTCDateTime
-from trading_automation.domain.decimals import fit_decimal
+from trading_automation.db.base import (
+    CLIENT_ORDER_ID_MAX_LENGTH,
+    NOTIONAL,
+    PRICE,
+    QUANTITY,
+    Base,
+    enum_type,
+    install_validators,
+)
+from trading_automation.db.types import JSONDocument, RawJSONDocument, UTCDateTime
 from trading_automation.domain.enums import (
     OPEN_TRADE_STATUSES,
     CloseCause,
     FeedTransaction,
-    JobStatus,
-    JobType,
     OrderSide,
     OrderType,
     Party,
     TimeInForce,
     TradeStatus,
 )
-from trading_automation.domain.timestamps import require_aware_utc, utcnow
-from trading_automation.domain.trade_rules import NOTIONAL_DIGITS, PRICE_DIGITS, QUANTITY_DIGITS
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# Column sizes. Precision stays within 18 digits so SQLite can hold every value exactly.
-NOTIONAL = ExactDecimal(*NOTIONAL_DIGITS)
-QUANTITY = ExactDecimal(*QUANTITY_DIGITS)
-PRICE = ExactDecimal(*PRICE_DIGITS)
-CLIENT_ORDER_ID_MAX_LENGTH = 128
-
-
-def _enum(enum_class: type[PyEnum], name: str) -> Enum:
-    """A real ENUM type on PostgreSQL, a VARCHAR with a named CHECK on SQLite."""
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=True,
-        create_constraint=True,
-        validate_strings=True,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
-
-class Base(DeclarativeBase):
-    """Declarative base sharing one metadata with explicit constraint names."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+from trading_automation.domain.timestamps import utcnow
 
 
 class CongressTradeFeed(Base):
@@ -105,10 +70,12 @@ class CongressTradeFeed(Base):
     source_hash: Mapped[str | None] = mapped_column(Text)
     ticker: Mapped[str | None] = mapped_column(Text)
     member_name: Mapped[str | None] = mapped_column(Text)
-    transaction: Mapped[FeedTransaction] = mapped_column(_enum(FeedTransaction, "feed_transaction"))
+    transaction: Mapped[FeedTransaction] = mapped_column(
+        enum_type(FeedTransaction, "feed_transaction")
+    )
     trade_date: Mapped[date | None] = mapped_column(Date)
     filing_date: Mapped[date | None] = mapped_column(Date)
-    party: Mapped[Party | None] = mapped_column(_enum(Party, "party"))
+    party: Mapped[Party | None] = mapped_column(enum_type(Party, "party"))
     raw_json: Mapped[Any] = mapped_column(RawJSONDocument)
     problems: Mapped[list[str] | None] = mapped_column(JSONDocument)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -206,19 +173,21 @@ class Trade(Base):
         Uuid, ForeignKey("job_run.id", ondelete="SET NULL")
     )
     symbol: Mapped[str] = mapped_column(Text)
-    side: Mapped[OrderSide] = mapped_column(_enum(OrderSide, "order_side"), default=OrderSide.BUY)
+    side: Mapped[OrderSide] = mapped_column(
+        enum_type(OrderSide, "order_side"), default=OrderSide.BUY
+    )
     order_type: Mapped[OrderType] = mapped_column(
-        _enum(OrderType, "order_type"), default=OrderType.MARKET
+        enum_type(OrderType, "order_type"), default=OrderType.MARKET
     )
     time_in_force: Mapped[TimeInForce] = mapped_column(
-        _enum(TimeInForce, "time_in_force"), default=TimeInForce.DAY
+        enum_type(TimeInForce, "time_in_force"), default=TimeInForce.DAY
     )
     notional_submitted: Mapped[Decimal | None] = mapped_column(NOTIONAL)
     qty_submitted: Mapped[Decimal | None] = mapped_column(QUANTITY)
     filled_qty: Mapped[Decimal | None] = mapped_column(QUANTITY)
     filled_avg_price: Mapped[Decimal | None] = mapped_column(PRICE)
     status: Mapped[TradeStatus] = mapped_column(
-        _enum(TradeStatus, "trade_status"), default=TradeStatus.NEW
+        enum_type(TradeStatus, "trade_status"), default=TradeStatus.NEW
     )
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -232,7 +201,7 @@ class Trade(Base):
     # how much of it its closes took. A SELL trade exits `lot_trade_id` for `exit_cause`.
     closed_qty: Mapped[Decimal] = mapped_column(QUANTITY, server_default=text("0"))
     lot_trade_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("trade.id"))
-    exit_cause: Mapped[CloseCause | None] = mapped_column(_enum(CloseCause, "close_cause"))
+    exit_cause: Mapped[CloseCause | None] = mapped_column(enum_type(CloseCause, "close_cause"))
     # Optimistic concurrency: every write of the row adds one (the ORM does it on flush, see
     # `version_id_col`), so an UPDATE guarded by the version a writer read applies only if nobody
     # changed the row since.
@@ -297,38 +266,6 @@ class FilingSkip(Base):
         return f"FilingSkip(symbol={self.symbol!r}, rule={self.rule!r}, reason={self.reason!r})"
 
 
-class JobRun(Base):
-    """One run of a scheduled job for one trading day; the row is the lock that makes it unique."""
-
-    __tablename__ = "job_run"
-    __table_args__ = (
-        UniqueConstraint("type", "trading_date_et"),
-        CheckConstraint("attempt >= 1", name="attempt_positive"),
-        Index("ix_job_run_trading_date_et", "trading_date_et"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    type: Mapped[JobType] = mapped_column(_enum(JobType, "job_type"))
-    trading_date_et: Mapped[date] = mapped_column(Date)
-    status: Mapped[JobStatus] = mapped_column(
-        _enum(JobStatus, "job_status"), default=JobStatus.PENDING
-    )
-    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
-    owner: Mapped[str | None] = mapped_column(Text)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    def __repr__(self) -> str:
-        return (
-            f"JobRun(type={self.type}, trading_date_et={self.trading_date_et}, "
-            f"status={self.status}, attempt={self.attempt})"
-        )
-
-
 class LotClose(Base):
     """A close of (part of) a lot: by a SELL trade's fills, or outside the system.
 
@@ -354,7 +291,7 @@ class LotClose(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     lot_trade_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("trade.id"))
     sell_trade_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("trade.id"))
-    cause: Mapped[CloseCause] = mapped_column(_enum(CloseCause, "close_cause"))
+    cause: Mapped[CloseCause] = mapped_column(enum_type(CloseCause, "close_cause"))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
     price: Mapped[Decimal | None] = mapped_column(PRICE)
     reason: Mapped[str | None] = mapped_column(Text)
@@ -368,117 +305,4 @@ class LotClose(Base):
         )
 
 
-class JobRunAttempt(Base):
-    """One attempt at a job run: who ran it, when, how it ended and its summary.
-
-    `job_run` holds the latest attempt; this table keeps every one, so a retry or a forced rerun
-    never erases what an earlier attempt did.
-    """
-
-    __tablename__ = "job_run_attempt"
-    __table_args__ = (
-        UniqueConstraint("job_run_id", "attempt"),
-        CheckConstraint("attempt >= 1", name="attempt_positive"),
-        CheckConstraint(
-            "finished_at IS NULL OR finished_at >= started_at", name="finished_after_start"
-        ),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    job_run_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("job_run.id", ondelete="CASCADE")
-    )
-    attempt: Mapped[int] = mapped_column(Integer)
-    owner: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
-
-    def __repr__(self) -> str:
-        return (
-            f"JobRunAttempt(job_run_id={self.job_run_id}, attempt={self.attempt}, "
-            f"status={self.status})"
-        )
-
-
-class ApiRequest(Base):
-    """One request made to a rate-limited API, kept to share its budget across processes.
-
-    Quiver allows its bulk endpoints 5 requests an hour per account: every process counts the
-    requests of the last hour here before making one, and a 429's `Retry-After` is remembered as
-    `retry_until`, so no process asks again before then.
-    """
-
-    __tablename__ = "api_request"
-    __table_args__ = (Index("ix_api_request_api_requested_at", "api", "requested_at"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    api: Mapped[str] = mapped_column(Text)
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    owner: Mapped[str | None] = mapped_column(Text)
-    what: Mapped[str | None] = mapped_column(Text)
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    retry_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    def __repr__(self) -> str:
-        return f"ApiRequest(api={self.api!r}, requested_at={self.requested_at}, what={self.what!r})"
-
-
-class IngestCheckpoint(Base):
-    """High-water mark of the filings processed for one trading day."""
-
-    __tablename__ = "ingest_checkpoint"
-
-    trading_date_et: Mapped[date] = mapped_column(Date, primary_key=True)
-    last_filed_ts_processed_et: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    def __repr__(self) -> str:
-        return (
-            f"IngestCheckpoint(trading_date_et={self.trading_date_et}, "
-            f"last_filed_ts_processed_et={self.last_filed_ts_processed_et})"
-        )
-
-
-def _decimal_validator(field: str, column_type: ExactDecimal) -> Any:
-    def validate(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
-        if value is None:
-            return None
-        return fit_decimal(
-            value, field=field, precision=column_type.precision, scale=column_type.scale
-        )
-
-    return validate
-
-
-def _datetime_validator(field: str) -> Any:
-    def validate(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
-        return None if value is None else require_aware_utc(value, field=field)
-
-    return validate
-
-
-def install_validators(*models: type[Base]) -> None:
-    """Check decimals and datetimes when they are assigned, naming the column at fault.
-
-    The column types check again when binding, which also covers Core statements; this layer
-    makes the ORM report `trade.filled_qty` instead of a bare value, at the line that set it.
-    """
-    for model in models:
-        for attribute in inspect(model).column_attrs:
-            column = attribute.columns[0]
-            assert isinstance(column, Column)
-            field = f"{model.__tablename__}.{column.name}"
-            if isinstance(column.type, ExactDecimal):
-                validator = _decimal_validator(field, column.type)
-            elif isinstance(column.type, UTCDateTime):
-                validator = _datetime_validator(field)
-            else:
-                continue
-            event.listen(getattr(model, attribute.key), "set", validator, retval=True)
-
-
-install_validators(
-    CongressTradeFeed, Trade, JobRun, JobRunAttempt, ApiRequest, IngestCheckpoint, LotClose
-)
+install_validators(CongressTradeFeed, Trade, FilingSkip, LotClose)

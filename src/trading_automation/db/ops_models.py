@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, Integer, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading_automation.db.models import Base, _enum, install_validators
+from trading_automation.db.base import Base, enum_type, install_validators
 from trading_automation.db.types import ExactDecimal, JSONDocument, UTCDateTime
 from trading_automation.domain.enums import AlertLevel
 from trading_automation.domain.timestamps import utcnow
@@ -67,7 +67,7 @@ class Alert(Base):
     alert_key: Mapped[str] = mapped_column(Text)
     trading_date_et: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(Text)
-    level: Mapped[AlertLevel] = mapped_column(_enum(AlertLevel, "alert_level"))
+    level: Mapped[AlertLevel] = mapped_column(enum_type(AlertLevel, "alert_level"))
     title: Mapped[str] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     occurrences: Mapped[int] = mapped_column(Integer, server_default=text("1"))

@@ -26,8 +26,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from trading_automation import fixtures
+from trading_automation.db.base import Base
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import Base, Trade
+from trading_automation.db.models import Trade
 from trading_automation.domain.enums import JobStatus, JobType, TradeStatus
 from trading_automation.domain.filings import (
     NormalizedFiling,

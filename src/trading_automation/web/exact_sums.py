@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Numeric, String, case, func, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute
 
+from trading_automation.db.base import PRICE, QUANTITY
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import PRICE, QUANTITY
 
 _SQLITE_SUMS = "ta_exact_sums"
 

@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from trading_automation.db.database import Database, UnitOfWork
-from trading_automation.db.models import ApiRequest, JobRun, JobRunAttempt, Trade
+from trading_automation.db.models import Trade
+from trading_automation.db.run_models import ApiRequest, JobRun, JobRunAttempt
 from trading_automation.domain.enums import JobStatus, JobType, OrderSide
 from trading_automation.web.dashboard import Dashboard
 

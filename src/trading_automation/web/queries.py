@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 
 from trading_automation.db.database import UnitOfWork
-from trading_automation.db.models import JobRun, JobRunAttempt, Trade
+from trading_automation.db.models import Trade
+from trading_automation.db.run_models import JobRun, JobRunAttempt
 from trading_automation.domain.enums import FeedTransaction, JobStatus, Party
 from trading_automation.web.formatting import duration
 from trading_automation.web.jsonout import DOCUMENT

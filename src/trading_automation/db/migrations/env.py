@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from trading_automation.db.models import Base
+from trading_automation.db.base import Base
 
 config = context.config
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from trading_automation.db.models import ApiRequest
+from trading_automation.db.run_models import ApiRequest
 from trading_automation.domain.timestamps import require_aware_utc
 from trading_automation.errors import InvalidValueError
 

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from trading_automation.db.models import IngestCheckpoint
 from trading_automation.db.repositories.upsert import conflict_insert
+from trading_automation.db.run_models import IngestCheckpoint
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
 from trading_automation.errors import InvalidValueError
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from trading_automation.db.models import JobRun, JobRunAttempt
 from trading_automation.db.repositories.upsert import conflict_insert
+from trading_automation.db.run_models import JobRun, JobRunAttempt
 from trading_automation.domain.enums import JobStatus, JobType
 from trading_automation.domain.timestamps import require_aware_utc, utcnow
 from trading_automation.errors import InvalidValueError
