@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from trading_automation.config import Settings, check_env_file, load_settings, mask_url
+from trading_automation.config import Settings, check_env_file, load_settings
 from trading_automation.errors import ConfigurationError
+from trading_automation.urls import mask_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import io
-import ipaddress
-import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -27,65 +25,27 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from trading_automation.errors import ConfigurationError
+from trading_automation.urls import (
+    APPRISE_URL,
+    HOST_NAME,
+    MASK,
+    PAPER_ALPACA_BASE_URL,
+    is_ip_address,
+    is_loopback_host,
+    is_paper_alpaca_url,
+    mask_url,
+    normalize_database_url,
+    split_notify_urls,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///trading_automation.db"
 DEFAULT_ENV_FILE = ".env"
-PAPER_ALPACA_BASE_URL = "https://paper-api.alpaca.markets"
-LIVE_ALPACA_HOST = "api.alpaca.markets"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 PoolMode = Literal["direct", "session", "transaction"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 NotifyLevel = Literal["info", "warning", "error"]
 
-MASK = "********"
 MIN_DASHBOARD_PASSWORD_LENGTH = 8
-_URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?=@)", re.I
-)
-
-
-def mask_url(url: str) -> str:
-    """Replace the password of a URL (if any) with a mask; leave everything else readable."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, url)
-
-
-def normalize_database_url(url: str) -> str:
-    """Return a SQLAlchemy URL for a supported backend, choosing the psycopg 3 driver.
-
-    Accepts `postgres://`, `postgresql://`, `postgresql+psycopg://` and `sqlite:///...`.
-    """
-    text = url.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        raise ValueError("not a URL; expected e.g. postgresql://user@host/db or sqlite:///file.db")
-    scheme = scheme.lower()
-    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
-        if not rest.strip("/"):
-            raise ValueError("a PostgreSQL URL needs a host or database name")
-        return f"postgresql+psycopg://{rest}"
-    if scheme in {"sqlite", "sqlite+pysqlite"}:
-        return f"sqlite://{rest}"
-    raise ValueError(
-        f"unsupported scheme {scheme!r}; use postgresql:// (psycopg 3) or sqlite:///path"
-    )
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for `localhost` and any loopback address (127.0.0.0/8, ::1)."""
-    text = host.strip().strip("[]").lower()
-    if text == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
-
-
-def is_paper_alpaca_url(url: str) -> bool:
-    """True for Alpaca's paper endpoint and for local (sandbox) servers."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host == urlsplit(PAPER_ALPACA_BASE_URL).hostname or host in LOOPBACK_HOSTS
 
 
 class Settings(BaseSettings):
@@ -190,7 +150,7 @@ class Settings(BaseSettings):
     @classmethod
     def _dashboard_host(cls, value: str) -> str:
         text = value.strip()
-        if not _HOST_NAME.match(text) and not _is_ip_address(text):
+        if not HOST_NAME.match(text) and not is_ip_address(text):
             raise ValueError("expected a host name or an IP address such as 127.0.0.1 or 0.0.0.0")
         return text
 
@@ -217,7 +177,7 @@ class Settings(BaseSettings):
         if value is None:
             return None
         urls = split_notify_urls(value.get_secret_value())
-        bad = [index for index, url in enumerate(urls, 1) if not _APPRISE_URL.match(url)]
+        bad = [index for index, url in enumerate(urls, 1) if not APPRISE_URL.match(url)]
         if bad:
             # The URLs themselves are not shown: they carry tokens and passwords.
             raise ValueError(
@@ -335,27 +295,6 @@ class Settings(BaseSettings):
 _SECRET_FIELDS = frozenset(
     {"alpaca_key_id", "alpaca_secret_key", "quiver_api_key", "dashboard_password", "notify_urls"}
 )
-_APPRISE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
-_URL_SEPARATOR = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
-
-
-def split_notify_urls(text: str) -> list[str]:
-    """NOTIFY_URLS as a list: URLs separated by spaces, newlines or commas (a comma inside a URL,
-    as in `mailto://...?to=a@x.org,b@y.org`, stays)."""
-    return [part.strip() for part in _URL_SEPARATOR.split(text.strip()) if part.strip()]
-
-
-_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
-
-
-def _is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 _URL_FIELDS = frozenset({"database_url", "direct_database_url"})
 
 

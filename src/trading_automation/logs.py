@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-from trading_automation.config import MASK, mask_url
+from trading_automation.urls import MASK, mask_url
 
 QUIET_LIBRARIES = ("httpx", "httpcore", "urllib3", "asyncio")
 

@@ -133,8 +133,8 @@ def status(app: AppContext) -> None:
 def seed(app: AppContext, reset: bool, yes: bool) -> None:
     """Load the demo state (fixture week of Juneteenth 2024); running it twice changes nothing."""
     from trading_automation.cli.reports import print_overview
-    from trading_automation.config import mask_url
     from trading_automation.db import seed as demo_data
+    from trading_automation.urls import mask_url
 
     settings = app.settings
     if reset and not yes and not is_disposable(settings.database_url):

@@ -63,10 +63,10 @@ from trading_automation.clients.models import (
     LatestTrade,
     Position,
 )
-from trading_automation.config import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
 from trading_automation.domain.bars import Adjustment
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.errors import ConfigurationError, InvalidValueError
+from trading_automation.urls import PAPER_ALPACA_BASE_URL, is_paper_alpaca_url
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings

@@ -31,10 +31,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool, StaticPool
 
-from trading_automation.config import mask_url
 from trading_automation.db.base import Base
 from trading_automation.db.errors import install_error_translation
 from trading_automation.domain.jsonvalues import StoredJson, loads, sanitized
+from trading_automation.urls import mask_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, ExceptionContext, ExecutionContext

@@ -16,8 +16,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from trading_automation.config import mask_url
 from trading_automation.errors import TradingAutomationError
+from trading_automation.urls import mask_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
