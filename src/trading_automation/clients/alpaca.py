@@ -10,22 +10,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 import structlog
-from pydantic import ValidationError
 
 from trading_automation import __version__
+from trading_automation.clients.alpaca_orders import OrderSubmission
 from trading_automation.clients.alpaca_params import (
     MAX_LIST_LIMIT,
     Direction,
     OrderStatusFilter,
     Side,
     order_list_params,
-    order_payload,
     required,
     symbol_param,
 )
@@ -35,23 +33,10 @@ from trading_automation.clients.bars import (
     bars_params,
     request_bars,
 )
-from trading_automation.clients.errors import (
-    REQUEST_ID_HEADER,
-    ApiError,
-    InsufficientBuyingPowerError,
-    InsufficientQuantityError,
-    NotFoundError,
-    OrderOutcomeUnknownError,
-    RateLimitedError,
-    ServiceUnavailableError,
-    UnexpectedResponseError,
-    ValidationRefusedError,
-)
 from trading_automation.clients.http import (
     HeaderAuth,
     JsonHttp,
     PooledClient,
-    RequestOutcomeUnknown,
     RetryPolicy,
     Timeouts,
 )
@@ -63,6 +48,7 @@ from trading_automation.clients.models import (
     LatestTrade,
     Position,
 )
+from trading_automation.clients.responses import json_array, parse_model
 from trading_automation.domain.bars import Adjustment
 from trading_automation.domain.orders import AlpacaOrder
 from trading_automation.errors import ConfigurationError, InvalidValueError
@@ -80,13 +66,11 @@ KEY_ID_HEADER = "APCA-API-KEY-ID"
 SECRET_KEY_HEADER = "APCA-API-SECRET-KEY"  # noqa: S105 - a header name, not a secret
 
 
-_M = TypeVar("_M", Clock, CalendarDay, Account, Asset, Position, LatestTrade, AlpacaOrder)
-
 _TRADING = "alpaca"
 _DATA = "alpaca-data"
 
 
-class AlpacaClient(PooledClient):
+class AlpacaClient(OrderSubmission, PooledClient):
     """Alpaca's trading API (clock, calendar, orders, assets, account, positions) and its
     latest-trade market-data endpoint, over one pool of connections.
 
@@ -172,7 +156,7 @@ class AlpacaClient(PooledClient):
 
     def clock(self) -> Clock:
         """The broker's time, whether the market is open, and the next open and close."""
-        return self._model(Clock, self._get("/v2/clock"), "/v2/clock")
+        return parse_model(Clock, self._get("/v2/clock"), "/v2/clock", service=_TRADING)
 
     def calendar(self, start: date, end: date) -> list[CalendarDay]:
         """Trading days from `start` to `end` inclusive (holidays are absent, half days close
@@ -181,107 +165,12 @@ class AlpacaClient(PooledClient):
             raise InvalidValueError("end", f"{end} is before start {start}")
         path = "/v2/calendar"
         body = self._get(path, params={"start": start.isoformat(), "end": end.isoformat()})
-        return [self._model(CalendarDay, item, path) for item in self._array(body, path)]
+        return [
+            parse_model(CalendarDay, item, path, service=_TRADING)
+            for item in json_array(body, path, service=_TRADING)
+        ]
 
-    # --- orders ------------------------------------------------------------------------------
-
-    def submit_order(
-        self,
-        *,
-        symbol: str,
-        client_order_id: str,
-        notional: Decimal | int | str | None = None,
-        qty: Decimal | int | str | None = None,
-        side: Side = "buy",
-    ) -> AlpacaOrder:
-        """Place a market DAY buy for `notional` dollars or `qty` shares, or with `side="sell"` a
-        market DAY sell of `qty` shares (fractional allowed); return the order.
-
-        The order is never sent twice blindly. When the outcome of the POST is unknown (timeout,
-        dropped connection, 5xx, unreadable answer), the order is looked up by `client_order_id`
-        (a retried GET) and returned if it exists; only when Alpaca says it does not (404) is it
-        sent again. Sending again is safe because Alpaca refuses a second order with the same
-        `client_order_id` (422), so at most one order can ever be accepted for it; that 422
-        resolves to the existing order too.
-
-        Besides the order, the outcomes are: a refusal (`ValidationRefusedError`,
-        `InsufficientBuyingPowerError`, `InsufficientQuantityError`, `AuthenticationError`:
-        nothing placed);
-        `ServiceUnavailableError` or `RateLimitedError` when no request can have placed it; and
-        `OrderOutcomeUnknownError` when one may have and the lookup could not tell.
-        """
-        payload = order_payload(symbol, client_order_id, notional, qty, side)
-        last_reason = ""  # set once an earlier submission's outcome was unknown
-        for submission in range(1, self.retry.max_attempts + 1):
-            refused: ApiError | None = None
-            try:
-                return self._post_order(payload, last_reason)
-            except (InsufficientBuyingPowerError, InsufficientQuantityError) as error:
-                # An earlier submission's order, if placed, holds the money or shares this one
-                # was refused for: only the lookup below can tell the refusal is final.
-                if not last_reason:
-                    raise
-                refused = error
-            except RequestOutcomeUnknown as unknown:
-                last_reason = unknown.reason
-                log.warning(
-                    "order_outcome_unknown",
-                    client_order_id=client_order_id,
-                    symbol=payload["symbol"],
-                    side=side,
-                    submission=submission,
-                    reason=unknown.reason,
-                )
-            try:
-                return self._existing_order(payload)
-            except NotFoundError:
-                if refused is not None:
-                    raise refused from None
-                log.warning(
-                    "order_not_placed",
-                    client_order_id=client_order_id,
-                    submission=submission,
-                    will_resend=submission < self.retry.max_attempts,
-                )
-            except ValidationRefusedError:
-                raise  # the client_order_id belongs to another order: ours was not placed
-            except ApiError as lookup_error:
-                raise self._outcome_unknown(
-                    payload, f"{last_reason}; then the lookup failed: {lookup_error}"
-                ) from lookup_error
-        raise self._outcome_unknown(
-            payload,
-            f"{self.retry.max_attempts} submissions without an answer ({last_reason}); "
-            "not found by client_order_id yet",
-        )
-
-    def _post_order(self, payload: Mapping[str, str], last_reason: str) -> AlpacaOrder:
-        # One POST: the order placed, or the one its client_order_id already names (a repeat).
-        path = "/v2/orders"
-        try:
-            response = self._http.request(
-                "POST", self.base_url + path, path=path, body=payload, idempotent=False
-            )
-            return self._order_from(response, path)
-        except ValidationRefusedError as error:
-            if not error.is_duplicate_client_order_id:
-                raise
-            log.info("order_already_exists", client_order_id=payload["client_order_id"])
-            try:
-                existing = self._existing_order(payload, cause=error)
-            except (ServiceUnavailableError, RateLimitedError) as lookup_error:
-                raise self._outcome_unknown(
-                    payload, f"already placed, but the lookup failed: {lookup_error}"
-                ) from lookup_error
-            # Refused as a repeat on the first try: an earlier run placed it, not this call.
-            return existing.marked_placed_before() if not last_reason else existing
-        except (ServiceUnavailableError, RateLimitedError) as error:
-            # Surely not placed by this request; but an earlier one may have been.
-            if last_reason:
-                raise self._outcome_unknown(
-                    payload, f"{last_reason}; then resending failed: {error}"
-                ) from error
-            raise
+    # --- orders (placing one: `OrderSubmission.submit_order`) ---------------------------------
 
     def get_order(self, order_id: str) -> AlpacaOrder:
         """The order with Alpaca's `id`."""
@@ -321,7 +210,10 @@ class AlpacaClient(PooledClient):
             nested=nested,
         )
         path = "/v2/orders"
-        return [self._order(item, path) for item in self._array(self._get(path, params), path)]
+        return [
+            self._order(item, path)
+            for item in json_array(self._get(path, params), path, service=_TRADING)
+        ]
 
     # --- market data, account, positions -----------------------------------------------------
 
@@ -333,7 +225,7 @@ class AlpacaClient(PooledClient):
             "GET", self.data_base_url + path, path=path, service=_DATA, params=params
         )
         body = self._http.json(response, path=path, service=_DATA)
-        return self._model(LatestTrade, body, path, service=_DATA, response=response)
+        return parse_model(LatestTrade, body, path, service=_DATA, response=response)
 
     def bars(
         self,
@@ -365,16 +257,19 @@ class AlpacaClient(PooledClient):
         """What the broker knows of `symbol`: tradable, fractionable, …; `NotFoundError` when it
         knows no such asset."""
         path = f"/v2/assets/{quote(symbol_param(symbol), safe='.')}"
-        return self._model(Asset, self._get(path), path)
+        return parse_model(Asset, self._get(path), path, service=_TRADING)
 
     def account(self) -> Account:
         """The account's balances."""
-        return self._model(Account, self._get("/v2/account"), "/v2/account")
+        return parse_model(Account, self._get("/v2/account"), "/v2/account", service=_TRADING)
 
     def positions(self) -> list[Position]:
         """Every open position."""
         path = "/v2/positions"
-        return [self._model(Position, item, path) for item in self._array(self._get(path), path)]
+        return [
+            parse_model(Position, item, path, service=_TRADING)
+            for item in json_array(self._get(path), path, service=_TRADING)
+        ]
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -382,98 +277,7 @@ class AlpacaClient(PooledClient):
         response = self._http.request("GET", self.base_url + path, path=path, params=params)
         return self._http.json(response, path=path)
 
-    def _array(self, body: Any, path: str) -> list[Any]:
-        if not isinstance(body, list):
-            raise UnexpectedResponseError(
-                f"expected a JSON array, got {_kind(body)}",
-                service=_TRADING,
-                method="GET",
-                path=path,
-            )
-        return body
-
-    def _model(
-        self,
-        model: type[_M],
-        body: Any,
-        path: str,
-        *,
-        service: str = _TRADING,
-        method: str = "GET",
-        response: httpx.Response | None = None,
-        parse: Callable[[dict[str, Any]], _M] | None = None,
-    ) -> _M:
-        if not isinstance(body, dict):
-            raise UnexpectedResponseError(
-                f"expected a JSON object for {model.__name__}, got {_kind(body)}",
-                service=service,
-                method=method,
-                path=path,
-            )
-        try:
-            return (parse or model.model_validate)(body)
-        except ValidationError as error:
-            raise UnexpectedResponseError(
-                f"unreadable {model.__name__}: {_first_problem(error)}",
-                service=service,
-                method=method,
-                path=path,
-                request_id=response.headers.get(REQUEST_ID_HEADER) if response else None,
-            ) from None
-
     def _order(self, body: Any, path: str, method: str = "GET") -> AlpacaOrder:
-        return self._model(AlpacaOrder, body, path, method=method, parse=AlpacaOrder.from_api)
-
-    def _order_from(self, response: httpx.Response, path: str) -> AlpacaOrder:
-        # The order was accepted (2xx) but an unreadable answer leaves its details unknown.
-        try:
-            return self._order(self._http.json(response, path=path), path, method="POST")
-        except UnexpectedResponseError as error:
-            raise RequestOutcomeUnknown(f"unreadable answer: {error.summary}") from error
-
-    def _existing_order(
-        self, payload: Mapping[str, str], *, cause: ApiError | None = None
-    ) -> AlpacaOrder:
-        order = self.get_order_by_client_order_id(payload["client_order_id"])
-        side = (order.side or "buy").lower()
-        if order.symbol.upper() != payload["symbol"] or side != payload["side"]:
-            raise ValidationRefusedError(
-                f"client_order_id {payload['client_order_id']!r} already belongs to a "
-                f"{side} order for {order.symbol} (id {order.id}), not this "
-                f"{payload['symbol']} {payload['side']}",
-                service=_TRADING,
-                method="POST",
-                path="/v2/orders",
-                status_code=cause.status_code if cause else None,
-                code=cause.code if cause else None,
-                api_message=cause.api_message if cause else None,
-                request_id=cause.request_id if cause else None,
-            )
-        return order
-
-    def _outcome_unknown(self, payload: Mapping[str, str], reason: str) -> OrderOutcomeUnknownError:
-        error = OrderOutcomeUnknownError(
-            f"outcome of {payload['side']} order {payload['client_order_id']!r} "
-            f"({payload['symbol']}) unknown: {reason}",
-            service=_TRADING,
-            method="POST",
-            path="/v2/orders",
+        return parse_model(
+            AlpacaOrder, body, path, service=_TRADING, method=method, parse=AlpacaOrder.from_api
         )
-        error.client_order_id = payload["client_order_id"]
-        return error
-
-
-def _kind(body: Any) -> str:
-    if body is None:
-        return "an empty body"
-    if isinstance(body, dict):
-        return "an object"
-    if isinstance(body, list):
-        return "an array"
-    return type(body).__name__
-
-
-def _first_problem(error: ValidationError) -> str:
-    first = error.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first.get("loc", ())) or "body"
-    return f"{location}: {first.get('msg', 'invalid')}"
