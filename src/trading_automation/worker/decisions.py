@@ -15,10 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from trading_automation.clients.errors import ApiError
 from trading_automation.domain.decide import AccountSnapshot, FilingFacts, decide
 from trading_automation.domain.limits import pending_by_symbol
 from trading_automation.domain.money import exact_product
 from trading_automation.domain.strategy import Decision
+from trading_automation.errors import TradingAutomationError
 
 if TYPE_CHECKING:
     from trading_automation.clients.alpaca import AlpacaClient
@@ -48,8 +50,23 @@ def mark_amendments(candidates: Iterable[Candidate], stored: Mapping[str, Origin
     return count
 
 
+class AccountUnavailableError(TradingAutomationError):
+    """The broker did not give the account the strategy's limits need: run again once it does."""
+
+
 def read_account(alpaca: AlpacaClient) -> AccountSnapshot:
-    """The broker's equity, cash and market value per symbol (raises `ApiError`)."""
+    """The broker's equity, cash and market value per symbol, for the strategy's limits and
+    sizing (`AccountUnavailableError` when the broker does not answer)."""
+    try:
+        return _account(alpaca)
+    except ApiError as error:
+        raise AccountUnavailableError(
+            f"the account could not be read for the strategy's limits ({error.summary}); "
+            "no filing was decided: the next run decides them"
+        ) from error
+
+
+def _account(alpaca: AlpacaClient) -> AccountSnapshot:
     account = alpaca.account()
     positions: dict[str, Decimal] = {}
     for position in alpaca.positions():

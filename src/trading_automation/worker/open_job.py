@@ -23,7 +23,6 @@ from trading_automation.db import (
     TradeStatus,
 )
 from trading_automation.db.errors import DatabaseError
-from trading_automation.domain.limits import AccountSnapshot
 from trading_automation.domain.timestamps import NEW_YORK, utcnow
 from trading_automation.errors import InvalidValueError, TradingAutomationError
 from trading_automation.logs import SecretRedactor
@@ -46,7 +45,7 @@ from trading_automation.worker.schedule import (
     decide_gate,
     new_york_time,
 )
-from trading_automation.worker.summary import RunSummary
+from trading_automation.worker.summary import RunSummary, account_balances
 
 if TYPE_CHECKING:
     from trading_automation.clients.alpaca import AlpacaClient
@@ -61,10 +60,6 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_EVERY_S = 10.0
 EXIT_OK = 0
 EXIT_FAILED = 1
-
-
-class AccountUnavailableError(TradingAutomationError):
-    """The broker did not give the account the strategy's limits need: run again once it does."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +249,7 @@ class OpenJob:
             )
             summary.errors.extend(reconcile_report.errors)
             self._count_outcomes(summary)
-            summary.account = self._account_snapshot()
+            summary.account = account_balances(self.alpaca)
             self.lease.heartbeat(run_id, clock, force=True)
             if newest_filed is not None:
                 with self.database.transaction() as uow:
@@ -361,7 +356,7 @@ class OpenJob:
         mark_amendments(candidates, first)
         if self.decisions.needs_account and candidates:
             self.decisions.account_at = clock.now()
-            self.decisions.account = self._read_account()
+            self.decisions.account = read_account(self.alpaca)
         with self.orders.placing_orders(summary):
             for candidate in candidates:
                 trade = self.orders.record_intent(candidate, summary, clock)
@@ -369,16 +364,6 @@ class OpenJob:
                     self.orders.submit(trade, summary)
                 self.orders.flush_when_due(summary)
                 self.lease.heartbeat(run_id, clock)
-
-    def _read_account(self) -> AccountSnapshot:
-        """The broker's account and positions, for the strategy's limits and sizing."""
-        try:
-            return read_account(self.alpaca)
-        except ApiError as error:
-            raise AccountUnavailableError(
-                f"the account could not be read for the strategy's limits ({error.summary}); "
-                "no filing was decided: the next run decides them"
-            ) from error
 
     def _count_outcomes(self, summary: RunSummary) -> None:
         """Tally the final state of the trades this run created or resumed (one query)."""
@@ -398,20 +383,6 @@ class OpenJob:
             with self.database.transaction(readonly=True) as uow:
                 sold = uow.trades.status_counts(self.orders.touched_exits)
             summary.exits.filled = sold.get(TradeStatus.FILLED, 0)
-
-    def _account_snapshot(self) -> dict[str, str] | None:
-        """Cash and buying power after the run, so the summary shows what is left to trade."""
-        try:
-            account = self.alpaca.account()
-        except ApiError as error:
-            log.warning("account_unavailable", error=str(error))
-            return None
-        fields = {
-            "cash": account.cash,
-            "buying_power": account.buying_power,
-            "equity": account.equity,
-        }
-        return {name: str(value) for name, value in fields.items() if value is not None}
 
     # -- output ------------------------------------------------------------------------------
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from trading_automation.clients.errors import ApiError
+
+if TYPE_CHECKING:
+    from trading_automation.clients.alpaca import AlpacaClient
+
+log = structlog.get_logger(__name__)
 
 # What each skip code of `OrderSummary.skipped` means, in words.
 SKIP_REASONS = {
@@ -108,3 +117,19 @@ class RunSummary:
         data["orders"]["skipped"] = dict(sorted(self.orders.skipped.items()))
         data["exits"]["decided"] = dict(sorted(self.exits.decided.items()))
         return data
+
+
+def account_balances(alpaca: AlpacaClient) -> dict[str, str] | None:
+    """Cash, buying power and equity after a run, so its summary shows what is left to trade
+    (None, logged, when the broker does not answer)."""
+    try:
+        account = alpaca.account()
+    except ApiError as error:
+        log.warning("account_unavailable", error=str(error))
+        return None
+    fields = {
+        "cash": account.cash,
+        "buying_power": account.buying_power,
+        "equity": account.equity,
+    }
+    return {name: str(value) for name, value in fields.items() if value is not None}
