@@ -4,7 +4,6 @@ snapshot yet), then started again; the rerun takes the run over and writes one s
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.test_open_job_process import _env, finish, kill, wait_until
+from tests.process_support import finish, kill, start_command, wait_until
+from tests.test_open_job_process import _env
 from trading_automation.db import AccountSnapshot, Database, JobStatus, JobType
 from trading_automation.sandbox import Fault, Sandbox
 
@@ -28,14 +28,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _start(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trading_automation", "close-job"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_command(env, "close-job", cwd=cwd)
 
 
 def _state(database: Database) -> tuple[JobStatus | None, int | None, int]:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.test_open_job_process import _env, finish, kill, start_worker, wait_until
+from tests.process_support import finish, kill, wait_until
+from tests.test_open_job_process import _env, start_worker
 from tests.worker_support import run_job, trades
 from trading_automation import fixtures
 from trading_automation.db import Database, OrderSide, TradeStatus

@@ -4,17 +4,13 @@ on both backends; nothing is lost and nothing is stored twice."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
+from tests.process_support import finish, kill, start_command, wait_until
 from trading_automation.db import CongressTradeFeed, Database, HistoryFetch, PriceBar
 from trading_automation.domain.filings import normalize_record
 from trading_automation.sandbox import Fault, Sandbox, SyntheticDisclosures
@@ -33,36 +29,7 @@ def _env(sandbox: Sandbox, database_url: str, **extra: str) -> dict[str, str]:
 
 
 def start(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trading_automation", "history", *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
-
-
-def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the command exited before {what}: {process.returncode}\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
+    return start_command(env, "history", *args, cwd=cwd)
 
 
 def expected_hashes(pages: int | None = None) -> list[str]:

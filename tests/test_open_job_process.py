@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.process_support import finish, kill, start_command, wait_until
 from tests.worker_support import (
     EXPECTED_ORDERS,
     assert_one_order_per_trade,
@@ -69,36 +68,7 @@ def _env(sandbox: Sandbox, database_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trading_automation", "open-job", *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
-
-
-def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"the worker exited before {what}: {process.returncode}\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    return start_command(env, "open-job", *args, cwd=cwd)
 
 
 def _requests(sandbox: Sandbox, method: str, path: str) -> Callable[[], bool]:
