@@ -43,6 +43,7 @@ from trading_automation.db.repositories import (
 from trading_automation.db.repositories.history_fetches import HistoryFetchRepository
 from trading_automation.db.repositories.price_symbols import PriceSymbolRepository
 from trading_automation.db.repositories.prices import PriceBarRepository
+from trading_automation.db.repositories.replay import ReplayReader
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -116,6 +117,11 @@ class UnitOfWork:
     def history_fetches(self) -> HistoryFetchRepository:
         """Progress of the paged disclosure-history fetches."""
         return HistoryFetchRepository(self.session)
+
+    @cached_property
+    def replay(self) -> ReplayReader:
+        """What a backtest reads of the stored history."""
+        return ReplayReader(self.session)
 
     @cached_property
     def skips(self) -> FilingSkipRepository:

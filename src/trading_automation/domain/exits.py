@@ -26,6 +26,7 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
 from trading_automation.domain.enums import CloseCause
+from trading_automation.domain.filings import NormalizedFiling, is_partial_sale
 from trading_automation.domain.money import EXACT, format_price
 
 QUANTUM = Decimal("0.000000001")  # the ledger's quantities have 9 decimal places
@@ -101,6 +102,20 @@ class ExitPlan:
 
     decisions: list[ExitDecision] = field(default_factory=list)
     sales_without_lot: list[SaleSignal] = field(default_factory=list)
+
+
+def sale_signal(filing: NormalizedFiling) -> SaleSignal:
+    """The signal of a well-formed SELL disclosure."""
+    assert filing.source_hash is not None
+    assert filing.ticker is not None
+    assert filing.filing_date is not None
+    return SaleSignal(
+        key=filing.source_hash,
+        member=member_key(filing.member_name),
+        symbol=filing.ticker,
+        sold_on=filing.trade_date or filing.filing_date,
+        partial=is_partial_sale(filing.raw),
+    )
 
 
 def member_key(name: str | None) -> str:

@@ -34,8 +34,9 @@ from trading_automation.domain.exits import (
     SaleSignal,
     decide_exits,
     member_key,
+    sale_signal,
 )
-from trading_automation.domain.filings import NormalizedFiling, is_partial_sale
+from trading_automation.domain.filings import NormalizedFiling
 from trading_automation.domain.money import format_quantity
 from trading_automation.domain.timestamps import NEW_YORK
 
@@ -176,7 +177,7 @@ class ExitStep:
         # A dry run stores nothing: this run's own disclosures count too.
         for filing in window_sales:
             if filing.source_hash and filing.source_hash not in signals:
-                signals[filing.source_hash] = _signal(filing)
+                signals[filing.source_hash] = sale_signal(filing)
         plan = decide_exits(
             [_open_lot(lot) for lot in lots],
             signals.values(),
@@ -319,19 +320,6 @@ class ExitStep:
         with self.database.transaction() as uow:
             if uow.lots.close_outside(lot, rest, reason, run.clock.now()):
                 run.summary.exits.closed_outside += 1
-
-
-def _signal(filing: NormalizedFiling) -> SaleSignal:
-    assert filing.source_hash is not None
-    assert filing.ticker is not None
-    assert filing.filing_date is not None
-    return SaleSignal(
-        key=filing.source_hash,
-        member=member_key(filing.member_name),
-        symbol=filing.ticker,
-        sold_on=filing.trade_date or filing.filing_date,
-        partial=is_partial_sale(filing.raw),
-    )
 
 
 def _purchased_on(lot: LotRow) -> date:
