@@ -12,6 +12,7 @@ from trading_automation.sandbox import (
     SyntheticBars,
     SyntheticDisclosures,
 )
+from trading_automation.sandbox.history_disclosures import TICKERS
 
 TODAY = date(2024, 6, 20)
 
@@ -96,6 +97,21 @@ def test_disclosures_are_a_realistic_mix_of_members_trades_and_problems() -> Non
     ]
     assert min(lags) >= 1
     assert max(lags) <= 45
+
+
+def test_the_records_can_name_a_larger_ticker_universe() -> None:
+    universe = tuple(f"B{number:04d}" for number in range(3000))
+    default = SyntheticDisclosures(start=date(2024, 5, 1), end=TODAY, per_day=30)
+    wide = SyntheticDisclosures(start=date(2024, 5, 1), end=TODAY, per_day=30, tickers=universe)
+    days = [date(2024, 6, 17), date(2024, 6, 18), date(2024, 6, 19)]
+
+    named = {r["Ticker"] for day in days for r in wide.day(day)} - {None, "", "--"}
+    assert named <= set(universe)
+    assert len(named) > 50
+    assert {r["Ticker"] for day in days for r in default.day(day)} - {None, "", "--"} <= set(
+        TICKERS
+    )
+    assert [wide.count(day) for day in days] == [default.count(day) for day in days]
 
 
 def test_a_day_of_the_history_is_what_quiver_uploaded_that_day() -> None:

@@ -86,18 +86,22 @@ def roster(seed: int, count: int = MEMBERS) -> tuple[Member, ...]:
 class SyntheticDisclosures:
     """Quiver-shaped records uploaded each day from `start` to `end` (see the module docstring).
 
-    `per_day` is the typical number of records uploaded on a weekday (weekends get a few).
+    `per_day` is the typical number of records uploaded on a weekday (weekends get a few);
+    `tickers` the symbols the records name (a larger universe for the backtest's benchmarks).
     """
 
     seed: int = 7
     start: date = date(2015, 1, 1)
     end: date = date(2024, 6, 20)
     per_day: int = 40
+    tickers: tuple[str, ...] = TICKERS
     members: tuple[Member, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError("end is before start")
+        if not self.tickers:
+            raise ValueError("tickers is empty")
         self.members = roster(self.seed)
         self._counts: list[int] | None = None
         self._weights = [weight for _, weight in TRANSACTIONS]
@@ -182,7 +186,7 @@ class SyntheticDisclosures:
 
     def _record(self, rng: random.Random, upload_day: date, number: int) -> dict[str, Any]:
         member = rng.choice(self.members)
-        ticker = rng.choice(TICKERS)
+        ticker = rng.choice(self.tickers)
         filed = upload_day - timedelta(days=rng.choice((0, 0, 0, 1, 1, 2, 3)))
         traded = filed - timedelta(days=rng.randint(1, 45))
         (transaction,) = rng.choices([name for name, _ in TRANSACTIONS], self._weights)
