@@ -123,17 +123,17 @@ class _Replay:
         self.sales: dict[tuple[str, str], list[SaleSignal]] = defaultdict(list)
         self.decided: set[str] = set()
         self.numbers = 0
-        self.whole_lot_rules = (
-            policy.max_hold_days is not None
-            or policy.stop_loss_pct is not None
-            or policy.take_profit_pct is not None
-        )
+        self.stops = policy.stop_loss_pct is not None or policy.take_profit_pct is not None
         slip = EXACT.divide(params.slippage_bps, _BPS)
         self.buy_factor = 1 + slip
         self.sell_factor = 1 - slip
+        self._bars_seen: dict[tuple[str, date], tuple[Decimal, Decimal] | None] = {}
+        self._closes_seen: dict[tuple[str, date], tuple[date, Decimal] | None] = {}
 
     def run(self) -> BacktestResult:
         for day in self.sessions:
+            self._bars_seen.clear()
+            self._closes_seen.clear()
             releases = self.history.releases.get(day, [])
             self._learn_sales(releases)
             self._exits(day)
@@ -160,11 +160,7 @@ class _Replay:
     def _exits(self, day: date) -> None:
         if not self.lots:
             return
-        lots = [
-            lot
-            for lot in self.lots.values()
-            if self.whole_lot_rules or (lot.member, lot.symbol) in self.sales
-        ]
+        lots = [lot for lot in self.lots.values() if self._may_exit(lot, day)]
         if not lots:
             return
         pairs = {(lot.member, lot.symbol) for lot in lots}
@@ -189,6 +185,16 @@ class _Replay:
             if opened is None:
                 continue  # no bar to sell at: the exit waits for the symbol's next bar
             self._sell(lot, decision, day, opened)
+
+    def _may_exit(self, lot: _Lot, day: date) -> bool:
+        """Whether `decide_exits` could close `lot` today: any lot when a stop is set (it reads
+        the open), else only one with a sale of its member's in its ticker, or one held the
+        holding limit's sessions. It decides each lot alone (a sale, all of its pair's lots), so
+        the lots left out are those it would leave open: asking about them only costs time."""
+        if self.stops or (lot.member, lot.symbol) in self.sales:
+            return True
+        limit = self.policy.max_hold_days
+        return limit is not None and self.index[day] - self.index[lot.filled_on] >= limit
 
     def _held_sessions(self, lots: list[_Lot], day: date) -> list[date]:
         """The sessions the holding limit counts (none when it is off)."""
@@ -408,13 +414,24 @@ class _Replay:
 
     # -- prices ----------------------------------------------------------------------------------
 
+    # Each is asked for the same symbols several times a session (exits, delistings, buys, the
+    # close): looked up once per symbol and day.
+
     def _bar(self, symbol: str, day: date) -> tuple[Decimal, Decimal] | None:
+        key = (symbol, day)
+        if key in self._bars_seen:
+            return self._bars_seen[key]
         bars = self.history.bars_of(symbol)
-        return bars.on(day) if bars is not None else None
+        found = self._bars_seen[key] = bars.on(day) if bars is not None else None
+        return found
 
     def _last_close(self, symbol: str, day: date) -> tuple[date, Decimal] | None:
+        key = (symbol, day)
+        if key in self._closes_seen:
+            return self._closes_seen[key]
         bars = self.history.bars_of(symbol)
-        return bars.last_close(day) if bars is not None else None
+        found = self._closes_seen[key] = bars.last_close(day) if bars is not None else None
+        return found
 
     def _price_or_zero(self, symbol: str, day: date) -> Decimal:
         last = self._last_close(symbol, day)
