@@ -23,6 +23,7 @@ from benchmarks import (
     b6_open_job,
     b7_bars,
     b8_refresh,
+    b9_backtrader,
     b12_overview,
 )
 from benchmarks.common import ADMIN_URL, Figure, libpq
@@ -38,6 +39,7 @@ SUITES: dict[str, Callable[..., list[Figure]]] = {
     "B6": b6_open_job.run,
     "B7": b7_bars.run,
     "B8": b8_refresh.run,
+    "B9": b9_backtrader.run,
     "B12": b12_overview.run,
 }
 QUICK: dict[str, dict[str, int]] = {
@@ -48,6 +50,7 @@ QUICK: dict[str, dict[str, int]] = {
     "B6": {"repeat": 1},
     "B7": {"count": 300, "years": 1, "sqlite_years": 1},
     "B8": {"count": 300, "years": 1},
+    "B9": {"symbols": 50, "years": 1, "per_session": 1, "dense": 5, "repeat": 1},
     "B12": {"count": 20_000, "repeat": 10},
 }
 

@@ -35,6 +35,7 @@ from trading_automation.sandbox import MarketCalendar, SyntheticBars
 from trading_automation.sandbox.history_disclosures import roster
 
 Row = tuple[date, Decimal, Decimal, Decimal, Decimal]  # day, open, high, low, close
+BuysByDay = dict[date, list[str]]
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,18 @@ class _HoldFor(bt.Strategy):  # type: ignore[misc]
         self.p.run.equity.append((self.datas[0].datetime.date(0), self.broker.getvalue()))
 
 
+def backtrader_input(scenario: Scenario) -> tuple[dict[str, list[tuple[Any, ...]]], BuysByDay]:
+    """What backtrader is given: each symbol's rows in floats, and the symbols bought each day."""
+    buys: BuysByDay = defaultdict(list)
+    for purchase in scenario.purchases:
+        buys[purchase.session].append(purchase.symbol)
+    rows = {
+        symbol: [(day, *(float(value) for value in prices)) for day, *prices in found]
+        for symbol, found in scenario.bars.items()
+    }
+    return rows, dict(buys)
+
+
 def run_backtrader(
     scenario: Scenario,
     *,
@@ -251,13 +264,25 @@ def run_backtrader(
     capital: Decimal,
 ) -> BtRun:
     """The scenario replayed by backtrader (see the module docstring)."""
-    buys: dict[date, list[str]] = defaultdict(list)
-    for purchase in scenario.purchases:
-        buys[purchase.session].append(purchase.symbol)
+    rows, buys = backtrader_input(scenario)
+    return replay_backtrader(
+        rows, buys, amount=amount, hold=hold, slippage_bps=slippage_bps, capital=capital
+    )
+
+
+def replay_backtrader(
+    rows: dict[str, list[tuple[Any, ...]]],
+    buys: BuysByDay,
+    *,
+    amount: Decimal,
+    hold: int,
+    slippage_bps: Decimal,
+    capital: Decimal,
+) -> BtRun:
+    """`run_backtrader` from what `backtrader_input` made of the scenario."""
     cerebro = bt.Cerebro(cheat_on_open=True, stdstats=False)
-    for symbol, rows in scenario.bars.items():
-        floats = [(day, *(float(value) for value in prices)) for day, *prices in rows]
-        cerebro.adddata(_Rows(rows=floats), name=symbol)
+    for symbol, found in rows.items():
+        cerebro.adddata(_Rows(rows=found), name=symbol)
     slip = float(slippage_bps) / 10_000
     cerebro.broker.setcash(float(capital))
     cerebro.broker.addcommissioninfo(_Cents())
@@ -265,9 +290,7 @@ def run_backtrader(
         slip, slip_open=True, slip_limit=True, slip_match=True, slip_out=True
     )
     run = BtRun()
-    cerebro.addstrategy(
-        _HoldFor, buys=dict(buys), amount=float(amount), hold=hold, slip=slip, run=run
-    )
+    cerebro.addstrategy(_HoldFor, buys=buys, amount=float(amount), hold=hold, slip=slip, run=run)
     cerebro.run()
     run.final_equity = cerebro.broker.getvalue()
     return run
