@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.backtest_result_support import ALICE, BOB, CAROL, make_result, part, position
@@ -124,6 +124,7 @@ def test_a_run_without_lots_has_empty_tables() -> None:
     assert attribution(make_result([100])) == {name: [] for name in TABLES}
 
 
+@settings(deadline=None)
 @given(
     st.lists(
         st.tuples(

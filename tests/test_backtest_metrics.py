@@ -6,7 +6,7 @@ import math
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.backtest_result_support import close_day, fill, make_result, part, position
@@ -259,6 +259,7 @@ def test_no_lot_closed_in_full_gives_no_win_rate() -> None:
 _values = st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=30)
 
 
+@settings(deadline=None)
 @given(
     closes=_values,
     capital=st.integers(min_value=1, max_value=10**6),
