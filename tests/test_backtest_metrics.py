@@ -18,6 +18,7 @@ from trading_automation.backtest.metrics import (
     strategy_metrics,
 )
 from trading_automation.domain.enums import OrderSide
+from trading_automation.errors import InvalidValueError
 
 ROOT_YEAR = math.sqrt(252)
 
@@ -68,6 +69,12 @@ def test_the_risk_free_rate_lowers_sharpe_by_its_daily_rate() -> None:
     assert (1 + rf_daily) ** 252 == pytest.approx(1.05)
     # the same stdev (a constant shift), a mean lower by rf_daily
     assert figures["sharpe"] == pytest.approx((2 / 27 - rf_daily) / 0.1626681 * ROOT_YEAR, 1e-6)
+
+
+@pytest.mark.parametrize("rate", ["-1", "-2.5", "NaN"])
+def test_a_risk_free_rate_of_minus_100_percent_or_less_is_refused(rate: str) -> None:
+    with pytest.raises(InvalidValueError, match=r"^risk_free_rate: must be more than -1"):
+        strategy_metrics(make_result([110], risk_free_rate=rate))
 
 
 def test_without_closes_only_the_figures_that_need_none_are_given() -> None:

@@ -62,6 +62,7 @@ from itertools import pairwise
 from trading_automation.backtest.labels import METRIC_KEYS
 from trading_automation.backtest.result import BacktestResult, ClosedPart
 from trading_automation.domain.money import EXACT, exact_sum
+from trading_automation.errors import InvalidValueError
 
 TRADING_DAYS = 252
 _ROOT_YEAR = math.sqrt(TRADING_DAYS)
@@ -153,6 +154,8 @@ def benchmark_metrics(result: BacktestResult) -> Metrics:
 
 def daily_risk_free(yearly: Decimal) -> float:
     """The daily rate that compounds to `yearly` over 252 trading days."""
+    if not (yearly.is_finite() and yearly > -1):
+        raise InvalidValueError("risk_free_rate", f"must be more than -1 (-100%), not {yearly}")
     return math.expm1(math.log1p(float(yearly)) / TRADING_DAYS)
 
 
