@@ -143,7 +143,12 @@ def render_html(
         "lots_open": len(_open_lots(result)),
         "skips_total": len(result.skips),
         "sales_without_lot": result.sales_without_lot,
-        "chart": charts.equity_curve(points, held, result.benchmark),
+        "chart": charts.equity_curve(
+            points,
+            held,
+            result.benchmark,
+            "bought with the capital at its first close in the period and held",
+        ),
         "metric_rows": metric_rows(metrics, benchmark_metrics),
         "tables": [
             {"key": key, "title": title, "rows": _attribution_rows(key, attribution.get(key, ()))}
