@@ -42,7 +42,7 @@ def equity(result: BacktestResult) -> list[Decimal]:
 
 
 def purchase(name: str = "Jane Doe", ticker: str = "AAPL", **fields: object) -> dict[str, object]:
-    """Bought on Feb 20, filed and uploaded Friday Mar 1 at 15:00 New York: reaches Monday's open."""
+    """Bought Feb 20, filed and uploaded Friday Mar 1 at 15:00 New York: reaches Monday's open."""
     return record(
         name,
         ticker,

@@ -18,6 +18,7 @@ from trading_automation import fixtures
 
 if TYPE_CHECKING:
     from trading_automation.config import Settings
+    from trading_automation.db import Database
 
 # The sandbox's calendar knows the holidays of these years; the history ends before its today.
 DEMO_START = date(2024, 1, 2)
@@ -25,6 +26,14 @@ DEMO_END = date(2024, 6, 14)
 # Disclosures from a month before the period, so amendments of earlier filings are recognised.
 LEAD = timedelta(days=31)
 DEMO_DATABASE = "backtest.sqlite"
+DEMO_STRATEGY = "demo_strategy.toml"
+
+
+def demo_strategy_file() -> Path:
+    """The strategy the demo replays when none is named (shipped inside the package)."""
+    from importlib.resources import files
+
+    return Path(str(files("trading_automation.backtest").joinpath(DEMO_STRATEGY)))
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class DemoData:
     end: date
     disclosures: int
     bars: int
+    unknown: tuple[str, ...] = ()
 
 
 def fetch_demo_history(
@@ -48,35 +58,51 @@ def fetch_demo_history(
 ) -> DemoData:
     """A fresh SQLite database in `directory` holding the sandbox's disclosures and bars of
     `start`..`end` (see the module docstring)."""
-    from trading_automation.clients.pacing import RequestPacer
+    from trading_automation.config import load_settings
     from trading_automation.db import Database
     from trading_automation.db.migrate import alembic_config, upgrade
     from trading_automation.demo import fresh_database_file
+
+    database_file = fresh_database_file(directory, DEMO_DATABASE)
+    settings = load_settings(database_url=f"sqlite:///{database_file}", log_level="WARNING")
+    upgrade(alembic_config(settings))
+    database = Database.from_settings(settings)
+    try:
+        disclosures, bars, unknown = fill_from_sandbox(database, start, end, echo=echo)
+    finally:
+        database.dispose()
+    return DemoData(settings, database_file, start, end, disclosures, bars, unknown)
+
+
+def fill_from_sandbox(
+    database: Database,
+    start: date,
+    end: date,
+    *,
+    echo: Callable[[str], None] = print,
+) -> tuple[int, int, tuple[str, ...]]:
+    """Fetch the sandbox's synthetic disclosures (from a month before `start`) and the daily
+    bars of their tickers and SPY into `database`, through `history fetch`'s and `history
+    prices`' own code; returns the disclosures and bars stored and the symbols without bars."""
+    from trading_automation.clients.pacing import RequestPacer
     from trading_automation.domain.timestamps import utcnow
     from trading_automation.history.disclosures import DisclosureFetch, DisclosureOptions
     from trading_automation.history.prices import PriceFetch, PriceOptions
     from trading_automation.sandbox import Sandbox, SyntheticDisclosures
 
     if end >= fixtures.DEMO_TRADING_DAY:
-        raise ValueError(f"the demo's history ends before {fixtures.DEMO_TRADING_DAY}")
-    database_file = fresh_database_file(directory, DEMO_DATABASE)
+        raise ValueError(f"the sandbox's history ends before {fixtures.DEMO_TRADING_DAY}")
     first = start - LEAD
     synthetic = SyntheticDisclosures(start=first, end=end)
     with Sandbox(history=synthetic, bars_per_minute=None) as sandbox:
-        settings = sandbox.settings(database_url=f"sqlite:///{database_file}", log_level="WARNING")
-        upgrade(alembic_config(settings))
-        database = Database.from_settings(settings)
-        try:
-            echo(f"fetching the sandbox's synthetic disclosures from {first} to {end} ...")
-            with sandbox.quiver_client() as quiver:
-                fetched = DisclosureFetch(
-                    database=database, quiver=quiver, budget=None, now=utcnow
-                ).run(DisclosureOptions(first, end))
-            echo(f"fetching daily bars of every ticker and SPY from {first} to {end} ...")
-            with sandbox.alpaca_client() as alpaca:
-                prices = PriceFetch(
-                    database=database, alpaca=alpaca, pacer=RequestPacer(), now=utcnow
-                ).run(PriceOptions(from_date=first, to_date=end))
-        finally:
-            database.dispose()
-    return DemoData(settings, database_file, start, end, fetched.stored, prices.new)
+        echo(f"fetching the sandbox's synthetic disclosures from {first} to {end} ...")
+        with sandbox.quiver_client() as quiver:
+            fetched = DisclosureFetch(
+                database=database, quiver=quiver, budget=None, now=utcnow
+            ).run(DisclosureOptions(first, end))
+        echo(f"fetching daily bars of every ticker and SPY from {first} to {end} ...")
+        with sandbox.alpaca_client() as alpaca:
+            prices = PriceFetch(
+                database=database, alpaca=alpaca, pacer=RequestPacer(), now=utcnow
+            ).run(PriceOptions(from_date=first, to_date=end))
+    return fetched.stored, prices.new, tuple(sorted(prices.newly_unknown))
