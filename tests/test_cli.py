@@ -128,14 +128,14 @@ def test_db_commands_migrate_report_and_check(empty_url: str, tmp_path: Path) ->
     [said] = behind.stderr.splitlines()  # no "Detected added table" line per table
     assert said.endswith("run `trading-automation db upgrade` first")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "is at 0007_strategy (head)" in upgraded.stdout
-    assert current.stdout.strip() == "0007_strategy (head)"
-    assert "0006_history -> 0007_strategy (head)" in history.stdout
+    assert "is at 0008_backtest (head)" in upgraded.stdout
+    assert current.stdout.strip() == "0008_backtest (head)"
+    assert "0007_strategy -> 0008_backtest (head)" in history.stdout
     assert "<base> -> 0001" in history.stdout
     assert check.returncode == 0, check.stderr
     assert "no differences" in check.stdout
     assert check.stderr == ""  # no Alembic plugin set-up chatter
-    assert "revision  0007_strategy (head 0007_strategy, up to date)" in status.stdout
+    assert "revision  0008_backtest (head 0008_backtest, up to date)" in status.stdout
     assert "trade" in status.stdout
     assert downgraded.returncode == 0, downgraded.stderr
     assert "is at base" in downgraded.stdout

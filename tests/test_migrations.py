@@ -26,6 +26,8 @@ TABLES = {
     "price_symbol",
     "history_fetch",
     "filing_skip",
+    "backtest_run",
+    "backtest_equity",
 }
 
 
@@ -61,7 +63,7 @@ def test_upgrade_downgrade_and_upgrade_again_leave_no_drift(empty_url: str) -> N
     report = migrate.check(config)
 
     assert _tables(empty_url) == TABLES
-    assert report.current == report.head == "0007_strategy"
+    assert report.current == report.head == "0008_backtest"
     assert report.differences == []
     assert report.clean
 
@@ -139,7 +141,7 @@ def test_check_reports_a_database_behind_head_without_comparing_its_tables(
     report = migrate.check(migrate.alembic_config(make_settings(empty_url)))
 
     assert report.current is None
-    assert report.head == "0007_strategy"
+    assert report.head == "0008_backtest"
     assert not report.clean
     assert report.differences == []
     assert not [r for r in caplog.records if "Detected" in r.getMessage()]

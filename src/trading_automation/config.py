@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     stop_loss_pct: Decimal | None = Field(default=None, gt=0, lt=100, decimal_places=4)
     take_profit_pct: Decimal | None = Field(default=None, gt=0, le=100_000, decimal_places=4)
 
+    # The backtest: the yearly risk-free rate its Sharpe and Sortino ratios subtract (0.04 = 4%).
+    backtest_risk_free_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, decimal_places=6)
+
     # The open-job
     open_job_poll_s: float = Field(default=60.0, ge=0, le=3600)
     job_lease_s: float = Field(default=300.0, ge=10)

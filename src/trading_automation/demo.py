@@ -86,10 +86,10 @@ class DemoResult:
         )
 
 
-def fresh_database_file(directory: Path) -> Path:
+def fresh_database_file(directory: Path, name: str = DEMO_DATABASE) -> Path:
     """The demo database path in `directory`, with any previous demo database removed."""
     directory.mkdir(parents=True, exist_ok=True)
-    database_file = (directory / DEMO_DATABASE).resolve()
+    database_file = (directory / name).resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database_file}{suffix}").unlink(missing_ok=True)
     return database_file

@@ -35,6 +35,11 @@ def _as_one_line(error: click.UsageError) -> click.UsageError | CommandError:
 # Subcommands load when they run: `--help` reads their one-line help from here instead of
 # importing them (a test keeps these lines equal to each command's own).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "backtest": (
+        "trading_automation.cli.backtest_command",
+        "backtest",
+        "Replay stored disclosures and daily bars through the live strategy and exit code.",
+    ),
     "check": (
         "trading_automation.cli.check_command",
         "check",

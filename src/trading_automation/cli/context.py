@@ -83,6 +83,13 @@ class AppContext:
             _warn(warning)
         return settings
 
+    def use_settings(self, settings: Settings) -> None:
+        """Run the command with `settings` instead of the environment's (a demo's database)."""
+        from trading_automation.strategy_file import load_strategy
+
+        self.__dict__["plain_settings"] = settings
+        self._strategy = load_strategy(settings, self.strategy_file)
+
     @property
     def strategy(self) -> LoadedStrategy:
         """The strategy in effect (validated with the settings)."""

@@ -8,6 +8,7 @@
 Importing this package loads SQLAlchemy; commands import it only when they need the database.
 """
 
+from trading_automation.db.backtest_models import BacktestEquity, BacktestRun
 from trading_automation.db.base import Base
 from trading_automation.db.database import Database, UnitOfWork, transaction
 from trading_automation.db.errors import (
@@ -76,6 +77,8 @@ __all__ = [
     "ApiRequest",
     "ApiRequestRepository",
     "ApplyResult",
+    "BacktestEquity",
+    "BacktestRun",
     "Base",
     "BudgetDecision",
     "CheckConstraintViolationError",

@@ -40,6 +40,7 @@ from trading_automation.db.repositories import (
     SnapshotRepository,
     TradeRepository,
 )
+from trading_automation.db.repositories.backtests import BacktestRepository
 from trading_automation.db.repositories.history_fetches import HistoryFetchRepository
 from trading_automation.db.repositories.price_symbols import PriceSymbolRepository
 from trading_automation.db.repositories.prices import PriceBarRepository
@@ -127,6 +128,11 @@ class UnitOfWork:
     def skips(self) -> FilingSkipRepository:
         """Filings decided against, with their rule."""
         return FilingSkipRepository(self.session)
+
+    @cached_property
+    def backtests(self) -> BacktestRepository:
+        """Backtest runs stored, with their equity at each close."""
+        return BacktestRepository(self.session)
 
     @contextmanager
     def savepoint(self) -> Iterator[UnitOfWork]:

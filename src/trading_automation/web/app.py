@@ -25,7 +25,7 @@ from trading_automation.config import Settings
 from trading_automation.db.database import Database
 from trading_automation.db.errors import DatabaseError
 from trading_automation.errors import ConfigurationError, InvalidValueError
-from trading_automation.web import ledger_pages, metrics, pages
+from trading_automation.web import backtest_pages, ledger_pages, metrics, pages
 from trading_automation.web.broker import AlpacaSource, BrokerCache, BrokerFetch
 from trading_automation.web.dashboard import Dashboard
 from trading_automation.web.overview_cache import AggregateCache
@@ -42,12 +42,16 @@ ROUTES: dict[str, Handler] = {
     "/jobs": pages.jobs_page,
     # A member's name may hold any character, a slash included (percent-encoded in links).
     "/members/{name:path}": ledger_pages.member_page,
+    "/backtests": backtest_pages.backtests_page,
+    "/backtests/{run_id}": backtest_pages.backtest_page,
     "/api/overview": pages.overview_api,
     "/api/trades": pages.trades_api,
     "/api/positions": ledger_pages.positions_api,
     "/api/filings": pages.filings_api,
     "/api/jobs": pages.jobs_api,
     "/api/members/{name:path}": ledger_pages.member_api,
+    "/api/backtests": backtest_pages.backtests_api,
+    "/api/backtests/{run_id}": backtest_pages.backtest_api,
     "/api/health": pages.health_api,
     # Prometheus's scrape target; behind basic auth like every page when it is configured.
     "/metrics": metrics.metrics,

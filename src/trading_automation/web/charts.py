@@ -114,11 +114,13 @@ def equity_curve(
     points: Sequence[tuple[date, Decimal, Decimal]],
     benchmark: Sequence[Decimal | None] = (),
     benchmark_name: str = "SPY",
+    benchmark_rule: str = "bought with the first close's equity and held",
 ) -> Markup:
     """The equity at each close as a line, and below it the drawdown (how far below the highest
     close so far) as a shaded area; `points` are (day, equity, drawdown <= 0), oldest first.
     `benchmark`, when given, is the benchmark's value at each of those closes (None where
-    unknown), drawn as a second, dashed line on the same scale."""
+    unknown), drawn as a second, dashed line on the same scale; `benchmark_rule` says how it was
+    bought."""
     if not points:
         return Markup("")
     plot_w = WIDTH - PLOT_LEFT - 8
@@ -156,7 +158,7 @@ def equity_curve(
         f'<text class="label" x="{PLOT_LEFT - 8}" y="{bottom}" text-anchor="end">'
         f"{escape(format_usd(low))}</text>",
         f'<line class="axis" x1="{PLOT_LEFT}" y1="{bottom}" x2="{WIDTH - 8}" y2="{bottom}"/>',
-        *_benchmark_line(benchmark, benchmark_name, x, y),
+        *_benchmark_line(benchmark, f"{benchmark_name} {benchmark_rule}", benchmark_name, x, y),
         f'<polyline class="equity-line" points="{line}"/>',
         f'<text class="label" x="{PLOT_LEFT - 8}" y="{dd_top + 8}" text-anchor="end">'
         "drawdown</text>",
@@ -188,6 +190,7 @@ def equity_curve(
 
 def _benchmark_line(
     values: Sequence[Decimal | None],
+    title: str,
     name: str,
     x: Callable[[int], float],
     y: Callable[[Decimal], float],
@@ -199,7 +202,7 @@ def _benchmark_line(
     line = " ".join(f"{x(index):.1f},{y(value):.1f}" for index, value in drawn)
     return [
         f'<polyline class="benchmark-line" points="{line}"><title>'
-        f"{escape(name)} bought with the first close's equity and held</title></polyline>",
+        f"{escape(title)}</title></polyline>",
         f'<text class="label legend" x="{WIDTH - 8}" y="12" text-anchor="end">'
         f"solid: the account · dashed: {escape(name)} held</text>",
     ]

@@ -1,7 +1,8 @@
 """The state every route shares, and how a route answers: a page, JSON, or an error.
 
-Routes (`pages`, `ledger_pages`) are plain functions of the `Dashboard` and the request; they read
-in read-only transactions and hand their view objects to `render` (HTML) or `json` (the API).
+Routes (`pages`, `ledger_pages`, `backtest_pages`) are plain functions of the `Dashboard` and the
+request; they read in read-only transactions and hand their view objects to `render` (HTML) or
+`json` (the API).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from trading_automation.web.security import API_PREFIX
 
 log = structlog.get_logger(__name__)
 
-PAGES = ("overview", "trades", "positions", "filings", "jobs")
+PAGES = ("overview", "trades", "positions", "filings", "jobs", "backtests")
 
 
 class Dashboard:
