@@ -24,6 +24,7 @@ from benchmarks import (
     b7_bars,
     b8_refresh,
     b9_backtrader,
+    b10_period,
     b12_overview,
 )
 from benchmarks.common import ADMIN_URL, Figure, libpq
@@ -40,6 +41,7 @@ SUITES: dict[str, Callable[..., list[Figure]]] = {
     "B7": b7_bars.run,
     "B8": b8_refresh.run,
     "B9": b9_backtrader.run,
+    "B10": b10_period.run,
     "B12": b12_overview.run,
 }
 QUICK: dict[str, dict[str, int]] = {
@@ -51,6 +53,7 @@ QUICK: dict[str, dict[str, int]] = {
     "B7": {"count": 300, "years": 1, "sqlite_years": 1},
     "B8": {"count": 300, "years": 1},
     "B9": {"symbols": 50, "years": 1, "per_session": 1, "dense": 5, "repeat": 1},
+    "B10": {"count": 300, "years": 2, "per_day": 10},
     "B12": {"count": 20_000, "repeat": 10},
 }
 
