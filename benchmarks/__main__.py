@@ -25,6 +25,7 @@ from benchmarks import (
     b8_refresh,
     b9_backtrader,
     b10_period,
+    b11_sweep,
     b12_overview,
 )
 from benchmarks.common import ADMIN_URL, Figure, libpq
@@ -42,6 +43,7 @@ SUITES: dict[str, Callable[..., list[Figure]]] = {
     "B8": b8_refresh.run,
     "B9": b9_backtrader.run,
     "B10": b10_period.run,
+    "B11": b11_sweep.run,
     "B12": b12_overview.run,
 }
 QUICK: dict[str, dict[str, int]] = {
@@ -54,6 +56,7 @@ QUICK: dict[str, dict[str, int]] = {
     "B8": {"count": 300, "years": 1},
     "B9": {"symbols": 50, "years": 1, "per_session": 1, "dense": 5, "repeat": 1},
     "B10": {"count": 300, "years": 2, "per_day": 10},
+    "B11": {"years": 1, "per_day": 20, "repeat": 1},
     "B12": {"count": 20_000, "repeat": 10},
 }
 
