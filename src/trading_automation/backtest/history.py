@@ -67,6 +67,10 @@ class Bars:
         """The days with a bar, oldest first."""
         return (date.fromordinal(ordinal) for ordinal in self._days)
 
+    def ordinals(self) -> array[int]:
+        """The days with a bar as ordinals (`date.toordinal`), oldest first; not a copy."""
+        return self._days
+
     def on(self, day: date) -> tuple[Decimal, Decimal] | None:
         """(open, close) of `day`, or None when it has no bar."""
         ordinal = day.toordinal()
@@ -130,15 +134,24 @@ def build_history(
     """A history from normalised records in publication order, their symbols' bars (by symbol,
     then day) and the transactions disclosed before the period (for amendments)."""
     held: dict[str, Bars] = {}
+    current: str | None = None
+    found = Bars()
     for symbol, day, opened, closed in bars:
-        found = held.get(symbol)
-        if found is None:
-            found = held[symbol] = Bars()
+        if symbol != current:  # the bars come by symbol: one lookup per symbol, not per bar
+            current = symbol
+            if symbol not in held:
+                held[symbol] = Bars()
+            found = held[symbol]
         found.append(day, opened, closed)
-    days: set[date] = set()
+    ordinals: set[int] = set()
     for symbol_bars in held.values():
-        days.update(day for day in symbol_bars.days() if start <= day <= end)
-    sessions = tuple(sorted(days))
+        ordinals.update(symbol_bars.ordinals())
+    first_day, last_day = start.toordinal(), end.toordinal()
+    sessions = tuple(
+        date.fromordinal(ordinal)
+        for ordinal in sorted(ordinals)
+        if first_day <= ordinal <= last_day
+    )
     history = History(start, end, sessions, bars=held, benchmark=benchmark)
     first: dict[str, tuple[str | None, date | None]] = {
         key: (None, filed) for key, filed in known_transactions
