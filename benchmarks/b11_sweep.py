@@ -11,6 +11,7 @@ Both must give the same results; the target is the parallel sweep at least 1.6 t
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import time
@@ -83,14 +84,18 @@ def run(workdir: Path, *, years: int = 2, per_day: int = 40, repeat: int = 3) ->
     one_by_one, parallel = [], []
     expected: list[tuple[Decimal, int]] = []
     for _ in range(repeat):
+        gc.collect()  # each sweep starts clean of the last one's garbage (untimed)
         started = time.perf_counter()
         alone = run_sweep(history, grid, params, workers=1)
         one_by_one.append(time.perf_counter() - started)
+        expected = _fingerprint(alone)
+        del alone
+        gc.collect()
         started = time.perf_counter()
         together = run_sweep(history, grid, params, workers=2)
         parallel.append(time.perf_counter() - started)
-        expected = _fingerprint(alone)
         assert _fingerprint(together) == expected, "the parallel sweep gave other results"
+        del together
     sequential_s, parallel_s = statistics.median(one_by_one), statistics.median(parallel)
     ratio = sequential_s / parallel_s
     fills = sum(count for _equity, count in expected)

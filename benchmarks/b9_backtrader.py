@@ -18,6 +18,7 @@ from SQLite and PostgreSQL and the time building the in-memory `History` takes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import resource
 import statistics
@@ -72,6 +73,7 @@ def _engine(symbols: int, years: int, per_session: int, repeat: int) -> dict[str
     before = _peak_kb()
     samples = []
     for _ in range(repeat):
+        gc.collect()  # each run starts clean of the last one's garbage (untimed)
         started = time.perf_counter()
         result = run_backtest(
             history, default_strategy(AMOUNT), ExitPolicy(max_hold_days=HOLD), _params(scenario)
@@ -95,6 +97,7 @@ def _backtrader(symbols: int, years: int, per_session: int, repeat: int) -> dict
     before = _peak_kb()
     samples = []
     for _ in range(repeat):
+        gc.collect()
         started = time.perf_counter()
         run = replay_backtrader(
             rows, buys, amount=AMOUNT, hold=HOLD, slippage_bps=SLIPPAGE_BPS, capital=CAPITAL
@@ -166,7 +169,8 @@ def _mb(kilobytes: int) -> str:
 def _compare(
     symbols: int, years: int, per_session: int, repeat: int, *, main: bool
 ) -> tuple[Figure, dict[str, Any]]:
-    ours = _in_child("engine", symbols, years, per_session, max(3, repeat))
+    runs = max(5, 2 * repeat)  # the engine's runs are short: more of them, the same cost
+    ours = _in_child("engine", symbols, years, per_session, runs)
     theirs = _in_child("backtrader", symbols, years, per_session, repeat)
     assert ours["fills"] == theirs["fills"], (ours, theirs)
     assert abs(ours["equity"] - theirs["equity"]) <= 0.01, (ours, theirs)
@@ -189,7 +193,7 @@ def _compare(
         notes=[
             f"{per_session} purchases a session: engine {ours['seconds'] * 1000:,.0f} ms, "
             f"backtrader {theirs['seconds']:,.2f} s (medians; the engine of "
-            f"{max(3, repeat)} runs, backtrader of {repeat}); peak resident memory "
+            f"{runs} runs, backtrader of {repeat}); peak resident memory "
             f"{_mb(ours['peak_kb'])} for the engine's process ({_mb(ours['before_kb'])} "
             f"before the replay: the scenario and the History), {_mb(theirs['peak_kb'])} for "
             f"backtrader's ({_mb(theirs['before_kb'])} before), each in a fresh process; "
