@@ -60,7 +60,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from trading_automation.backtest.labels import METRIC_KEYS
-from trading_automation.backtest.result import BacktestResult, ClosedPart
+from trading_automation.backtest.result import BacktestResult, ClosedPart, EquityDay
 from trading_automation.domain.money import EXACT, exact_sum
 from trading_automation.errors import InvalidValueError
 
@@ -76,13 +76,18 @@ def value_series(result: BacktestResult) -> list[Decimal]:
 
 
 def benchmark_values(result: BacktestResult) -> list[Decimal | None]:
-    """The benchmark's value at each close: the capital at the first close with a benchmark
-    close, then scaled by its close (the last known one on days without); None before that."""
+    """The benchmark's value at each close (see `held_benchmark`)."""
+    return held_benchmark(result.equity, result.params.capital)
+
+
+def held_benchmark(days: Sequence[EquityDay], capital: Decimal) -> list[Decimal | None]:
+    """The benchmark's value at each of `days`' closes: `capital` at the first close with a
+    benchmark close, then scaled by its close (the last known one on days without); None before
+    that."""
     values: list[Decimal | None] = []
     first: Decimal | None = None
     last: Decimal | None = None
-    capital = result.params.capital
-    for day in result.equity:
+    for day in days:
         if day.benchmark_close is not None and day.benchmark_close > 0:
             last = day.benchmark_close
             if first is None:

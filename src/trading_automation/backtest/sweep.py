@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from trading_automation.backtest.engine import run_backtest
+from trading_automation.backtest.engine import run_backtest, strategy_sha256
 from trading_automation.backtest.history import History
 from trading_automation.backtest.result import BacktestResult, Params
 from trading_automation.domain.exits import ExitPolicy
@@ -49,6 +49,11 @@ class Variant:
     overrides: tuple[tuple[str, Any], ...]
     strategy: Strategy
     policy: ExitPolicy
+
+    @property
+    def sha256(self) -> str:
+        """The hash of the strategy's settings, defaults filled in (as stored with its run)."""
+        return strategy_sha256(self.strategy)
 
     @property
     def label(self) -> str:

@@ -229,6 +229,8 @@ def _run(
         f"{history.disclosures:,} disclosures, bars of {len(history.bars):,} symbols"
     )
     click.echo(f"strategy: {loaded.label}")
+    if not sweeps:
+        click.echo(f"strategy settings, defaults filled in: sha256 {grid[0].sha256[:12]}")
     if history.disclosures == 0:
         click.echo(
             f"warning: no disclosure became public in the period: run `trading-automation "

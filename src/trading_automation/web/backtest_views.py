@@ -16,10 +16,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trading_automation.backtest.labels import format_metric, metric_rows
+from trading_automation.backtest.metrics import drawdowns, held_benchmark
 from trading_automation.backtest.result import EquityDay
 from trading_automation.db.repositories.backtests import BacktestDetail, BacktestSummary
 from trading_automation.domain.enums import CloseCause
-from trading_automation.domain.money import EXACT, cents
+from trading_automation.domain.money import cents
 from trading_automation.web.formatting import exit_cause
 from trading_automation.web.jsonout import DOCUMENT
 from trading_automation.web.pnl import percent
@@ -183,24 +184,20 @@ def backtest_view(run: BacktestDetail) -> BacktestView:
 
 
 def equity_points(days: Sequence[EquityDay], capital: Decimal) -> list[CurvePoint]:
-    """The run's equity at each close with its drawdown, and the benchmark bought with the
-    capital at its first close in the run and held, valued at the last close known each day."""
-    points = []
-    peak = capital
-    base: Decimal | None = None
-    close: Decimal | None = None
-    for day in days:
-        equity = day.equity
-        peak = max(peak, equity)
-        if day.benchmark_close is not None and (base is not None or day.benchmark_close > 0):
-            # A zero close cannot be bought at: the benchmark is bought at its first positive one.
-            close = day.benchmark_close
-            base = close if base is None else base
-        held = None
-        if base is not None and close is not None:
-            held = cents(EXACT.divide(EXACT.multiply(capital, close), base))
-        points.append(CurvePoint(day.day, cents(equity), cents(equity - peak), held))
-    return points
+    """The run's equity at each close with its drawdown (from the capital on), and the benchmark
+    bought with the capital at its first close in the run and held (the report's own rules)."""
+    equities = [day.equity for day in days]
+    falls = drawdowns([capital, *equities])[1:]
+    held = held_benchmark(days, capital)
+    return [
+        CurvePoint(
+            day.day,
+            cents(equity),
+            cents(fall),
+            None if benchmark is None else cents(benchmark),
+        )
+        for day, equity, fall, benchmark in zip(days, equities, falls, held, strict=True)
+    ]
 
 
 def chart_series(
