@@ -4,8 +4,10 @@ The history is the sandbox's: its synthetic disclosures (purchases and sales of 
 amendments, malformed rows) and its synthetic bars for their tickers (splits, a delisting, missing
 days), built in memory the way `load_history` builds one from the database. The grid is
 `exits.max_hold_days` = 5, 10, 20, 40 x `sizing.usd` = 500, 1000 over the default strategy, run by
-`trading_automation.backtest.sweep.run_sweep` with `workers=2` (forked processes that inherit the
-loaded history) and with `workers=1` (the same variants one after the other in this process).
+`trading_automation.backtest.sweep.run_sweep` with the task `backtest --sweep` runs for each
+variant (`evaluate`: the replay, its metrics and attribution, sent back without the per-trade
+lists) with `workers=2` (forked processes that inherit the loaded history) and with `workers=1`
+(the same variants one after the other in this process).
 Both must give the same results; the target is the parallel sweep at least 1.6 times as fast.
 """
 
@@ -21,8 +23,15 @@ from pathlib import Path
 
 from benchmarks.common import Figure
 from trading_automation.backtest.history import History, build_history, start_of_day
-from trading_automation.backtest.result import BacktestResult, Params
-from trading_automation.backtest.sweep import Sweep, Variant, run_sweep, variants
+from trading_automation.backtest.result import Params
+from trading_automation.backtest.sweep import (
+    Evaluation,
+    Sweep,
+    Variant,
+    evaluate,
+    run_sweep,
+    variants,
+)
 from trading_automation.domain.exits import ExitPolicy
 from trading_automation.domain.filings import normalize_record
 from trading_automation.domain.strategy import Strategy, default_strategy
@@ -73,8 +82,8 @@ def _policy(strategy: Strategy) -> ExitPolicy:
     return ExitPolicy(max_hold_days=strategy.exits.max_hold_days)
 
 
-def _fingerprint(results: list[BacktestResult]) -> list[tuple[Decimal, int]]:
-    return [(result.final_equity, len(result.fills)) for result in results]
+def _fingerprint(results: list[Evaluation]) -> list[tuple[Decimal, int, object]]:
+    return [(e.result.final_equity, e.result.fill_count, e.metrics) for e in results]
 
 
 def run(workdir: Path, *, years: int = 2, per_day: int = 40, repeat: int = 3) -> list[Figure]:
@@ -82,23 +91,23 @@ def run(workdir: Path, *, years: int = 2, per_day: int = 40, repeat: int = 3) ->
     grid = _grid()
     params = Params(history.start, history.end, capital=CAPITAL)
     one_by_one, parallel = [], []
-    expected: list[tuple[Decimal, int]] = []
+    expected: list[tuple[Decimal, int, object]] = []
     for _ in range(repeat):
         gc.collect()  # each sweep starts clean of the last one's garbage (untimed)
         started = time.perf_counter()
-        alone = run_sweep(history, grid, params, workers=1)
+        alone = run_sweep(history, grid, params, evaluate, workers=1)
         one_by_one.append(time.perf_counter() - started)
         expected = _fingerprint(alone)
         del alone
         gc.collect()
         started = time.perf_counter()
-        together = run_sweep(history, grid, params, workers=2)
+        together = run_sweep(history, grid, params, evaluate, workers=2)
         parallel.append(time.perf_counter() - started)
         assert _fingerprint(together) == expected, "the parallel sweep gave other results"
         del together
     sequential_s, parallel_s = statistics.median(one_by_one), statistics.median(parallel)
     ratio = sequential_s / parallel_s
-    fills = sum(count for _equity, count in expected)
+    fills = sum(count for _equity, count, _metrics in expected)
     return [
         Figure(
             id="B11",
@@ -108,7 +117,7 @@ def run(workdir: Path, *, years: int = 2, per_day: int = 40, repeat: int = 3) ->
             value=parallel_s,
             unit="s",
             baseline=sequential_s,
-            baseline_what="the same 8 run one by one (run_sweep, workers=1)",
+            baseline_what="the same 8 run one by one (run_sweep, evaluate, workers=1)",
             ratio=ratio,
             target="≥ 1.6× faster",
             holds=ratio >= 1.6,

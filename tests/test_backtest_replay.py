@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.backtest_support import Bar, history, new_york, record
+from trading_automation.backtest.attribution import attribution
 from trading_automation.backtest.engine import run_backtest
 from trading_automation.backtest.history import (
     History,
@@ -21,8 +22,16 @@ from trading_automation.backtest.history import (
     session_open,
     start_of_day,
 )
+from trading_automation.backtest.metrics import strategy_metrics
 from trading_automation.backtest.result import BacktestResult, Params
-from trading_automation.backtest.sweep import parse_sweep, run_sweep, variants
+from trading_automation.backtest.sweep import (
+    evaluate,
+    evaluate_with_trades,
+    parse_sweep,
+    replay,
+    run_sweep,
+    variants,
+)
 from trading_automation.db import Database
 from trading_automation.domain.bars import PriceBarRow
 from trading_automation.domain.exits import ExitPolicy, PartialSale
@@ -73,7 +82,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Bar], ExitPolicy
     return records, rows, draw(st.sampled_from(POLICIES)), draw(st.integers(0, len(SESSIONS) - 1))
 
 
-def replay(records: list[dict[str, Any]], rows: list[Bar], policy: ExitPolicy) -> BacktestResult:
+def replayed(records: list[dict[str, Any]], rows: list[Bar], policy: ExitPolicy) -> BacktestResult:
     found = history(SESSIONS[0], SESSIONS[-1], records, rows)
     params = Params(SESSIONS[0], SESSIONS[-1], capital=D(5000), slippage_bps=D(5))
     return run_backtest(found, default_strategy(D(1000)), policy, params)
@@ -116,8 +125,8 @@ def test_nothing_after_a_day_changes_anything_up_to_it(
             moved = known_at + timedelta(hours=rng.randint(1, 24 * 20))
             later.append(raw | {"Quiver_Upload_Time": moved.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
 
-    first = replay(records, rows, policy)
-    second = replay(later, before + shuffled, policy)
+    first = replayed(records, rows, policy)
+    second = replayed(later, before + shuffled, policy)
 
     assert until(first, cut) == until(second, cut)
     assert len(first.equity) == len(SESSIONS)
@@ -224,8 +233,9 @@ def test_a_sweep_on_processes_gives_what_one_by_one_replays_give() -> None:
     )
     params = Params(SESSIONS[0], SESSIONS[-1])
 
-    one_by_one = run_sweep(found, grid, params, workers=1)
-    parallel = run_sweep(found, grid, params, workers=2)
+    one_by_one = run_sweep(found, grid, params, replay, workers=1)
+    parallel = run_sweep(found, grid, params, replay, workers=2)
+    evaluated = run_sweep(found, grid, params, evaluate, workers=2)
 
     assert [variant.label for variant in grid] == [
         "sizing.usd=300 exits.max_hold_days=2",
@@ -236,6 +246,13 @@ def test_a_sweep_on_processes_gives_what_one_by_one_replays_give() -> None:
     assert [r.equity for r in parallel] == [r.equity for r in one_by_one]
     assert [r.fills for r in parallel] == [r.fills for r in one_by_one]
     assert len({r.final_equity for r in one_by_one}) == 4, "each variant replays differently"
+    # Evaluated where they ran: the figures of the whole result, without its per-trade lists.
+    assert [e.metrics for e in evaluated] == [strategy_metrics(r) for r in one_by_one]
+    assert [e.attribution for e in evaluated] == [attribution(r) for r in one_by_one]
+    assert [(e.result.fills, e.result.fill_count) for e in evaluated] == [
+        ([], len(r.fills)) for r in one_by_one
+    ]
+    assert [e.result.equity for e in evaluated] == [r.equity for r in one_by_one]
 
 
 def test_a_sweep_on_a_local_dask_cluster_gives_the_same_results() -> None:
@@ -252,9 +269,14 @@ def test_a_sweep_on_a_local_dask_cluster_gives_the_same_results() -> None:
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        on_dask = run_sweep(found, grid, params, dask_scheduler=cluster.scheduler_address)
+        on_dask = run_sweep(
+            found, grid, params, evaluate_with_trades, dask_scheduler=cluster.scheduler_address
+        )
 
-    assert [r.fills for r in on_dask] == [r.fills for r in run_sweep(found, grid, params)]
+    here = run_sweep(found, grid, params, evaluate_with_trades, workers=1)
+    assert [e.result.fills for e in on_dask] == [e.result.fills for e in here]
+    assert [e.metrics for e in on_dask] == [e.metrics for e in here]
+    assert all(e.result.fills for e in here)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ Money and quantities are exact decimals, as in the live ledger; the metrics comp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -144,6 +144,28 @@ class BacktestResult:
     sales_without_lot: int = 0
     # What is still held at the end, valued at the last close known.
     open_lots: list[OpenPosition] = field(default_factory=list)
+    # (fills, skips) when the per-trade lists were left out (`summary`).
+    counted: tuple[int, int] | None = None
+
+    @property
+    def fill_count(self) -> int:
+        return self.counted[0] if self.counted is not None else len(self.fills)
+
+    @property
+    def skip_count(self) -> int:
+        return self.counted[1] if self.counted is not None else len(self.skips)
+
+    def summary(self) -> BacktestResult:
+        """The result without its per-trade lists (fills, closes, skips, open lots), their
+        counts kept: the equity at each close and the parameters are what a stored run needs."""
+        return replace(
+            self,
+            fills=[],
+            closed=[],
+            skips=[],
+            open_lots=[],
+            counted=(self.fill_count, self.skip_count),
+        )
 
     @property
     def final_equity(self) -> Decimal:

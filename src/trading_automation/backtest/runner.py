@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from trading_automation.backtest.attribution import attribution
 from trading_automation.backtest.history import History, load_history
-from trading_automation.backtest.metrics import benchmark_metrics, strategy_metrics
 from trading_automation.backtest.result import BacktestResult, Params
-from trading_automation.backtest.sweep import Variant, run_sweep
+from trading_automation.backtest.sweep import Variant, evaluate, evaluate_with_trades, run_sweep
 from trading_automation.errors import TradingAutomationError
 
 if TYPE_CHECKING:
@@ -72,27 +70,32 @@ def run_backtests(
     parameters: Mapping[str, Any] | None = None,
 ) -> list[Outcome]:
     """Replay every variant of `grid` over `history` and store each run (see the module
-    docstring); outcomes in the grid's order."""
-    results = run_sweep(history, grid, params, workers=workers, dask_scheduler=dask_scheduler)
+    docstring); outcomes in the grid's order. A single run keeps its fills, closes and skips (for
+    its report files); a sweep's runs keep their figures and equity only."""
+    task = evaluate_with_trades if len(grid) == 1 else evaluate
+    evaluations = run_sweep(
+        history, grid, params, task, workers=workers, dask_scheduler=dask_scheduler
+    )
     outcomes = []
-    for variant, result in zip(grid, results, strict=True):
-        metrics = strategy_metrics(result)
-        benchmark = benchmark_metrics(result)
-        attributed = attribution(result)
+    for variant, found in zip(grid, evaluations, strict=True):
         extra = dict(parameters or {})
         if variant.overrides:
             extra["sweep"] = {key: _jsonable(value) for key, value in variant.overrides}
         with database.transaction() as uow:
             run_id = uow.backtests.save(
-                result,
-                metrics=metrics,
-                benchmark_metrics=benchmark,
-                attribution=attributed,
+                found.result,
+                metrics=found.metrics,
+                benchmark_metrics=found.benchmark,
+                attribution=found.attribution,
                 strategy_json=variant.strategy.model_dump(mode="json"),
                 parameters=extra,
                 created_at=now(),
             )
-        outcomes.append(Outcome(variant, result, metrics, benchmark, attributed, run_id))
+        outcomes.append(
+            Outcome(
+                variant, found.result, found.metrics, found.benchmark, found.attribution, run_id
+            )
+        )
     return outcomes
 
 

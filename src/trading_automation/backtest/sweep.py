@@ -3,10 +3,11 @@
 `parse_sweep("sizing.usd=500,1000")` reads one `--sweep` option (a key of the strategy file and
 its values, each read as a TOML value: `500`, `20`, `"house"`); `variants(base, sweeps)` is the
 grid, each strategy validated as the strategy file is (an unknown key names the closest known
-one). `run_sweep` replays every variant: in `workers` processes on this machine
-(`concurrent.futures`, the history handed to each process once), or on an existing Dask cluster
-(`dask_scheduler`: the history is scattered to its workers once, each variant is a task). The
-results come back in the grid's order.
+one). `run_sweep(history, grid, params, task)` runs `task` for every variant (`replay`: the
+result; `evaluate`: its metrics and attribution, worked out where it ran): in `workers` processes
+on this machine (`concurrent.futures`, the history handed to each process once), or on an
+existing Dask cluster (`dask_scheduler`: the history is scattered to its workers once, each
+variant is a task). The results come back in the grid's order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -142,7 +143,49 @@ def _is_list(base: Strategy, key: str) -> bool:
 
 # -- running ---------------------------------------------------------------------------------
 
+T = TypeVar("T")
+Task = Callable[[History, Variant, Params], T]
+
 _HISTORY: History | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A replayed variant worked out where it ran: its metrics, the benchmark's, its attribution,
+    and its result (without the per-trade lists unless asked for: see `BacktestResult.summary`)."""
+
+    result: BacktestResult
+    metrics: dict[str, float | int | None]
+    benchmark: dict[str, float | int | None]
+    attribution: dict[str, list[dict[str, str | int]]]
+
+
+def replay(history: History, variant: Variant, params: Params) -> BacktestResult:
+    """One variant's replay, whole."""
+    return run_backtest(history, variant.strategy, variant.policy, params)
+
+
+def evaluate(history: History, variant: Variant, params: Params) -> Evaluation:
+    """One variant's replay with its figures, without its per-trade lists: what a sweep's worker
+    sends back (the lists would cost more to send than the figures cost to work out)."""
+    return _evaluation(replay(history, variant, params), trades=False)
+
+
+def evaluate_with_trades(history: History, variant: Variant, params: Params) -> Evaluation:
+    """One variant's replay with its figures and every fill, close and skip (for its report)."""
+    return _evaluation(replay(history, variant, params), trades=True)
+
+
+def _evaluation(result: BacktestResult, *, trades: bool) -> Evaluation:
+    from trading_automation.backtest.attribution import attribution
+    from trading_automation.backtest.metrics import benchmark_metrics, strategy_metrics
+
+    return Evaluation(
+        result if trades else result.summary(),
+        strategy_metrics(result),
+        benchmark_metrics(result),
+        attribution(result),
+    )
 
 
 def _hold(history: History) -> None:
@@ -151,28 +194,26 @@ def _hold(history: History) -> None:
     _HISTORY = history
 
 
-def _run_held(variant: Variant, params: Params) -> BacktestResult:
+def _run_held(task: Task[T], variant: Variant, params: Params) -> T:
     assert _HISTORY is not None
-    return run_backtest(_HISTORY, variant.strategy, variant.policy, params)
-
-
-def _run_one(history: History, variant: Variant, params: Params) -> BacktestResult:
-    return run_backtest(history, variant.strategy, variant.policy, params)
+    return task(_HISTORY, variant, params)
 
 
 def run_sweep(
     history: History,
     grid: Sequence[Variant],
     params: Params,
+    task: Task[T],
     *,
     workers: int = 2,
     dask_scheduler: str | None = None,
-) -> list[BacktestResult]:
-    """The result of every variant, in the grid's order (see the module docstring)."""
+) -> list[T]:
+    """`task` (`replay`, `evaluate`, …: a module-level function) of every variant, in the grid's
+    order (see the module docstring)."""
     if dask_scheduler is not None:
-        return _on_dask(history, grid, params, dask_scheduler)
+        return _on_dask(history, grid, params, task, dask_scheduler)
     if workers <= 1 or len(grid) <= 1:
-        return [_run_one(history, variant, params) for variant in grid]
+        return [task(history, variant, params) for variant in grid]
     # Forked workers inherit the loaded history instead of receiving a copy of it.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -182,12 +223,12 @@ def run_sweep(
         initializer=_hold,
         initargs=(history,),
     ) as pool:
-        return list(pool.map(_run_held, grid, itertools.repeat(params)))
+        return list(pool.map(_run_held, itertools.repeat(task), grid, itertools.repeat(params)))
 
 
 def _on_dask(
-    history: History, grid: Sequence[Variant], params: Params, address: str
-) -> list[BacktestResult]:
+    history: History, grid: Sequence[Variant], params: Params, task: Task[T], address: str
+) -> list[T]:
     try:
         from distributed import Client
     except ImportError:
@@ -202,8 +243,8 @@ def _on_dask(
         ) from None
     with client:
         shared = client.scatter(history, broadcast=True)  # type: ignore[no-untyped-call]
-        futures = [client.submit(_run_one, shared, variant, params, pure=False) for variant in grid]
-        results: list[BacktestResult] = client.gather(futures)  # type: ignore[no-untyped-call]
+        futures = [client.submit(task, shared, variant, params, pure=False) for variant in grid]
+        results: list[T] = client.gather(futures)  # type: ignore[no-untyped-call]
     return results
 
 

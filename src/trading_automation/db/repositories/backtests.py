@@ -113,8 +113,8 @@ class BacktestRepository:
             metrics=_metrics(metrics, "metrics"),
             benchmark_metrics=_metrics(benchmark_metrics, "benchmark_metrics"),
             attribution=_document(attribution, "attribution"),
-            fills=len(result.fills),
-            skips=len(result.skips),
+            fills=result.fill_count,
+            skips=result.skip_count,
         )
         self.session.add(run)
         self.session.flush()
