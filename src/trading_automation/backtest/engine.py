@@ -23,15 +23,13 @@ to the cent with nothing lost.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
-from trading_automation.backtest.history import History, Release
+from trading_automation.backtest.history import History, Release, SessionPrices
 from trading_automation.backtest.result import (
     DELISTED_REASON,
     BacktestResult,
@@ -61,12 +59,6 @@ from trading_automation.domain.strategy import Strategy
 DELISTED_AFTER = 5  # sessions in a row without a bar of a held symbol
 _BPS = Decimal(10_000)
 _PRICE = Decimal("0.000000001")
-
-
-def strategy_sha256(strategy: Strategy) -> str:
-    """The hash of the effective strategy (its JSON with sorted keys), naming it across runs."""
-    text = json.dumps(strategy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -116,7 +108,7 @@ class _Replay:
         self.params = params
         self.sessions = [day for day in history.sessions if params.start <= day <= params.end]
         self.index = {day: number for number, day in enumerate(self.sessions)}
-        self.result = BacktestResult(params, strategy_sha256(strategy), history.benchmark)
+        self.result = BacktestResult(params, strategy.sha256, history.benchmark)
         self.cash = params.capital
         self.lots: dict[uuid.UUID, _Lot] = {}
         self.held: dict[str, Decimal] = defaultdict(Decimal)  # open quantity per symbol
@@ -127,13 +119,11 @@ class _Replay:
         slip = EXACT.divide(params.slippage_bps, _BPS)
         self.buy_factor = 1 + slip
         self.sell_factor = 1 - slip
-        self._bars_seen: dict[tuple[str, date], tuple[Decimal, Decimal] | None] = {}
-        self._closes_seen: dict[tuple[str, date], tuple[date, Decimal] | None] = {}
+        self.prices = SessionPrices(history, params.start)
 
     def run(self) -> BacktestResult:
         for day in self.sessions:
-            self._bars_seen.clear()
-            self._closes_seen.clear()
+            self.prices = SessionPrices(self.history, day)
             releases = self.history.releases.get(day, [])
             self._learn_sales(releases)
             self._exits(day)
@@ -167,7 +157,7 @@ class _Replay:
         signals = [sale for pair in pairs for sale in self.sales.get(pair, ())]
         prices = {}
         for symbol in {lot.symbol for lot in lots}:
-            bar = self._bar(symbol, day)
+            bar = self.prices.bar(symbol)
             if bar is not None:
                 prices[symbol] = bar[0]
         plan = decide_exits(
@@ -212,20 +202,8 @@ class _Replay:
         )
         if decision.cause is CloseCause.MIRRORED_SALE:
             lot.applied.add(decision.ref)
-        self.result.fills.append(
-            Fill(
-                day,
-                lot.symbol,
-                OrderSide.SELL,
-                quantity,
-                price,
-                proceeds,
-                lot.number,
-                lot.who,
-                decision.cause,
-                decision.reason,
-            )
-        )
+        sold = (quantity, price, proceeds, lot.number, lot.who, decision.cause, decision.reason)
+        self.result.fills.append(Fill(day, lot.symbol, OrderSide.SELL, *sold))
 
     def _close_part(
         self,
@@ -272,7 +250,7 @@ class _Replay:
     def _delistings(self, day: date) -> None:
         now = self.index[day]
         for symbol in list(self.held):
-            last = self._last_close(symbol, day)
+            last = self.prices.last_close(symbol)
             if last is None:
                 continue
             last_day, close = last
@@ -312,7 +290,7 @@ class _Replay:
                 self._skip(day, facts.symbol, decision.rule or "strategy", decision.reason)
                 continue
             amount = decision.amount
-            bar = self._bar(facts.symbol, day)
+            bar = self.prices.bar(facts.symbol)
             if bar is None:
                 self._skip(
                     day, facts.symbol, "no_bar", f"no {facts.symbol} bar on {day}: not filled"
@@ -370,8 +348,8 @@ class _Replay:
         last close when the symbol has no bar)."""
         positions = {}
         for symbol, quantity in self.held.items():
-            bar = self._bar(symbol, day)
-            price = bar[0] if bar is not None else self._price_or_zero(symbol, day)
+            bar = self.prices.bar(symbol)
+            price = bar[0] if bar is not None else self.prices.price_or_zero(symbol)
             positions[symbol] = EXACT.multiply(quantity, price)
         equity = EXACT.add(self.cash, exact_sum(positions.values()))
         return AccountSnapshot(equity=equity, cash=self.cash, positions=positions)
@@ -383,10 +361,10 @@ class _Replay:
 
     def _close(self, day: date) -> None:
         value = exact_sum(
-            EXACT.multiply(quantity, self._price_or_zero(symbol, day))
+            EXACT.multiply(quantity, self.prices.price_or_zero(symbol))
             for symbol, quantity in self.held.items()
         )
-        benchmark = self._bar(self.history.benchmark, day)
+        benchmark = self.prices.bar(self.history.benchmark)
         self.result.equity.append(
             EquityDay(
                 day,
@@ -397,9 +375,9 @@ class _Replay:
         )
 
     def _finish(self) -> None:
-        last = self.sessions[-1] if self.sessions else self.params.end
+        """The lots still open, valued at the last session's close (`self.prices` is its)."""
         for lot in sorted(self.lots.values(), key=lambda item: item.number):
-            price = self._price_or_zero(lot.symbol, last)
+            price = self.prices.price_or_zero(lot.symbol)
             self.result.open_lots.append(
                 OpenPosition(
                     lot.number,
@@ -411,28 +389,3 @@ class _Replay:
                     EXACT.multiply(lot.open_qty, price).quantize(CENT, ROUND_HALF_EVEN, EXACT),
                 )
             )
-
-    # -- prices ----------------------------------------------------------------------------------
-
-    # Each is asked for the same symbols several times a session (exits, delistings, buys, the
-    # close): looked up once per symbol and day.
-
-    def _bar(self, symbol: str, day: date) -> tuple[Decimal, Decimal] | None:
-        key = (symbol, day)
-        if key in self._bars_seen:
-            return self._bars_seen[key]
-        bars = self.history.bars_of(symbol)
-        found = self._bars_seen[key] = bars.on(day) if bars is not None else None
-        return found
-
-    def _last_close(self, symbol: str, day: date) -> tuple[date, Decimal] | None:
-        key = (symbol, day)
-        if key in self._closes_seen:
-            return self._closes_seen[key]
-        bars = self.history.bars_of(symbol)
-        found = self._closes_seen[key] = bars.last_close(day) if bars is not None else None
-        return found
-
-    def _price_or_zero(self, symbol: str, day: date) -> Decimal:
-        last = self._last_close(symbol, day)
-        return last[1] if last is not None else Decimal(0)

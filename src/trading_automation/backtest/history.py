@@ -122,6 +122,36 @@ class History:
         return self.bars.get(symbol)
 
 
+class SessionPrices:
+    """One session's prices as the replay reads them, each symbol's looked up once (exits,
+    delistings, buys and the close ask for the same symbols several times a session)."""
+
+    def __init__(self, history: History, day: date) -> None:
+        self.history = history
+        self.day = day
+        self._bars: dict[str, tuple[Decimal, Decimal] | None] = {}
+        self._closes: dict[str, tuple[date, Decimal] | None] = {}
+
+    def bar(self, symbol: str) -> tuple[Decimal, Decimal] | None:
+        """(open, close) of `symbol` this session, or None when it has no bar."""
+        if symbol not in self._bars:
+            bars = self.history.bars_of(symbol)
+            self._bars[symbol] = bars.on(self.day) if bars is not None else None
+        return self._bars[symbol]
+
+    def last_close(self, symbol: str) -> tuple[date, Decimal] | None:
+        """The day and close of `symbol`'s last bar on or before this session."""
+        if symbol not in self._closes:
+            bars = self.history.bars_of(symbol)
+            self._closes[symbol] = bars.last_close(self.day) if bars is not None else None
+        return self._closes[symbol]
+
+    def price_or_zero(self, symbol: str) -> Decimal:
+        """`symbol`'s last close on or before this session (0 when it never had a bar)."""
+        last = self.last_close(symbol)
+        return last[1] if last is not None else Decimal(0)
+
+
 def build_history(
     start: date,
     end: date,

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from trading_automation.backtest.engine import run_backtest, strategy_sha256
+from trading_automation.backtest.engine import run_backtest
 from trading_automation.backtest.history import History
 from trading_automation.backtest.result import BacktestResult, Params
 from trading_automation.domain.exits import ExitPolicy
@@ -54,7 +54,7 @@ class Variant:
     @property
     def sha256(self) -> str:
         """The hash of the strategy's settings, defaults filled in (as stored with its run)."""
-        return strategy_sha256(self.strategy)
+        return self.strategy.sha256
 
     @property
     def label(self) -> str:

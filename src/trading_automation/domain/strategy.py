@@ -9,6 +9,8 @@ filters, no limits. `trading_automation.domain.decide` applies it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -205,6 +207,13 @@ class Strategy(_Table):
                 limits.cash_floor_usd,
             )
         )
+
+    @property
+    def sha256(self) -> str:
+        """The hash of the settings, defaults filled in (JSON with sorted keys): the same for the
+        same strategy however its file was written; what a backtest run is stored with."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def with_notional(self, notional: Decimal) -> Strategy:
         """This strategy with `sizing.usd` filled in (TRADE_NOTIONAL_USD) when the file left it."""
