@@ -137,11 +137,17 @@ def test_the_demo_fetches_the_sandbox_history_and_replays_it_offline(tmp_path: P
         (["--demo", "--slippage-bps", "x"], "--slippage-bps 'x' is not a number"),
         (["--demo", "--sweep", "sizing.usdd=1"], "did you mean sizing.usd?"),
         (["--demo", "--dask-scheduler", "tcp://127.0.0.1:1"], "--dask-scheduler runs a sweep"),
+        (
+            ["--demo", "--sweep", "sizing.usd=1,2", "--out", "notes.txt/report"],
+            "--out notes.txt/report: notes.txt is not a directory",
+        ),
     ],
 )
 def test_bad_arguments_are_one_error_line_with_exit_2_before_anything_is_fetched(
     args: list[str], message: str, tmp_path: Path
 ) -> None:
+    (tmp_path / "notes.txt").write_text("a file where --out wants a directory\n")
+
     result = run_cli("backtest", *args, cwd=tmp_path)
 
     assert result.returncode == 2

@@ -53,15 +53,23 @@ def _decimal(name: str, text: str) -> Decimal:
     type=click.Path(dir_okay=False),
     help="The strategy file (TOML) to replay (default: STRATEGY_FILE).",
 )
-@click.option("--capital", default="100000", show_default=True, help="Starting cash, in dollars.")
+@click.option(
+    "--capital",
+    default="100000",
+    show_default=True,
+    metavar="USD",
+    help="Starting cash, in dollars.",
+)
 @click.option(
     "--slippage-bps",
     default="5",
     show_default=True,
+    metavar="BPS",
     help="Basis points of the open every fill pays (buys above it, sells below it).",
 )
 @click.option(
     "--risk-free-rate",
+    metavar="RATE",
     help="The yearly risk-free rate for Sharpe and Sortino (default: BACKTEST_RISK_FREE_RATE).",
 )
 @click.option(
@@ -127,6 +135,7 @@ def backtest(  # noqa: PLR0917 - Click passes every option as an argument
     from trading_automation.backtest.demo import DEMO_END, DEMO_START
     from trading_automation.backtest.result import Params
     from trading_automation.backtest.sweep import parse_sweep
+    from trading_automation.cli.demo_command import prepare_directory
     from trading_automation.errors import InvalidArgumentError
 
     # Every argument is checked before anything is fetched or loaded.
@@ -150,6 +159,8 @@ def backtest(  # noqa: PLR0917 - Click passes every option as an argument
         Params(from_date, to_date, **money, risk_free_rate=rate or Decimal(0))
     except ValueError as error:
         raise InvalidArgumentError(str(error)) from None
+    out = out or DEFAULT_OUT
+    prepare_directory(out, "--out")
     app.strategy_file = strategy_file
     if demo:
         _use_demo_database(app)
@@ -166,7 +177,7 @@ def backtest(  # noqa: PLR0917 - Click passes every option as an argument
         sort_by=sort_by,
         workers=workers,
         dask_scheduler=dask_scheduler,
-        out=out or DEFAULT_OUT,
+        out=out,
     )
 
 
@@ -310,7 +321,6 @@ def _print_sweep(outcomes: list[Outcome], sort_by: str, out: Path) -> None:
     ]
     click.echo(f"\n{len(ranked)} strategies, best {sort_by} first:\n")
     click.echo(render_table([*keys, *shown, "run"], rows))
-    out.mkdir(parents=True, exist_ok=True)
     path = out / "sweep.csv"
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)

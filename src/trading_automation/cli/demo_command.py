@@ -42,21 +42,22 @@ def demo(directory: Path) -> None:
     sys.exit(0 if result.ok else 1)
 
 
-def prepare_directory(directory: Path) -> None:
-    """Create the demo's directory if needed; refuse, in one line, one that cannot hold it."""
+def prepare_directory(directory: Path, option: str = "--dir") -> None:
+    """Create the directory an option names if needed; refuse, in one line, one that cannot
+    hold what the command writes."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except (NotADirectoryError, FileExistsError):
         blocking = next(
             (path for path in (directory, *directory.parents) if path.exists()), directory
         )
-        raise CommandError(f"--dir {directory}: {blocking} is not a directory") from None
+        raise CommandError(f"{option} {directory}: {blocking} is not a directory") from None
     except OSError as error:
         raise CommandError(
-            f"--dir {directory}: cannot be created ({error.strerror or error})"
+            f"{option} {directory}: cannot be created ({error.strerror or error})"
         ) from None
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise CommandError(f"--dir {directory}: not writable")
+        raise CommandError(f"{option} {directory}: not writable")
 
 
 def _program() -> str:
