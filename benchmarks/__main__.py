@@ -114,8 +114,11 @@ def _table(figures: list[Figure]) -> list[str]:
 
 
 def write_report(figures: list[Figure], path: Path, *, quick: bool) -> None:
-    missed = sorted({f.id for f in figures if f.holds is False})
-    held = sorted({f.id for f in figures if f.holds is True} - set(missed))
+    def by_number(ids: set[str]) -> list[str]:
+        return sorted(ids, key=lambda id_: int(id_.removeprefix("B")))
+
+    missed = by_number({f.id for f in figures if f.holds is False})
+    held = by_number({f.id for f in figures if f.holds is True} - set(missed))
     lines = ["# Benchmark results", "", "Written by `make bench` (`python -m benchmarks`).", ""]
     lines += _machine()
     lines += [
