@@ -139,6 +139,7 @@ def backtest(  # noqa: PLR0917 - Click passes every option as an argument
     from trading_automation.errors import InvalidArgumentError
 
     # Every argument is checked before anything is fetched or loaded.
+    out_option = "--out" if out is not None or not demo else "--demo"
     if demo:
         from_date = from_date or DEMO_START
         to_date = to_date or DEMO_END
@@ -160,7 +161,7 @@ def backtest(  # noqa: PLR0917 - Click passes every option as an argument
     except ValueError as error:
         raise InvalidArgumentError(str(error)) from None
     out = out or DEFAULT_OUT
-    prepare_directory(out, "--out")
+    prepare_directory(out, out_option)
     app.strategy_file = strategy_file
     if demo:
         _use_demo_database(app)
@@ -188,7 +189,7 @@ def _use_demo_database(app: AppContext) -> None:
     from trading_automation.config import load_settings
     from trading_automation.logs import configure_logging
 
-    prepare_directory(DEMO_DIR)
+    prepare_directory(DEMO_DIR, "--demo")
     configure_logging("ERROR")  # the fetch's warnings are summed up below
     data = fetch_demo_history(DEMO_DIR, echo=click.echo)
     click.echo(
